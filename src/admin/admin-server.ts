@@ -1,0 +1,87 @@
+/**
+ * The admin HTTP server: liveness, readiness and Prometheus metrics. Kept apart from the
+ * receivers so probes and scrapes still answer while the receivers are saturated or draining.
+ */
+import http from 'node:http';
+import type { Logger } from 'pino';
+import type { Endpoint } from '../config/index.js';
+import { type Component, beforeDeadline } from '../lifecycle/component.js';
+import { listen } from '../receiver/listen.js';
+import type { SelfMetrics } from '../telemetry/metrics.js';
+import type { HealthState } from './health.js';
+
+/** Settings and collaborators of {@link AdminServer}. */
+export interface AdminServerOptions {
+  endpoint: Endpoint;
+  health: HealthState;
+  metrics: SelfMetrics;
+  logger: Logger;
+}
+
+/** Serves /healthz, /readyz and /metrics. */
+export class AdminServer implements Component {
+  readonly name = 'admin';
+  private readonly server: http.Server;
+  private bound: Endpoint | undefined;
+  private closing = false;
+
+  constructor(private readonly options: AdminServerOptions) {
+    this.server = http.createServer((req, res) => {
+      this.route(req, res).catch((err: unknown) => {
+        options.logger.error({ err }, 'admin request failed');
+        if (!res.headersSent) res.writeHead(500, { 'content-type': 'text/plain' });
+        res.end('internal error\n');
+      });
+    });
+  }
+
+  get address(): Endpoint | undefined {
+    return this.bound;
+  }
+
+  async start(): Promise<void> {
+    this.bound = await listen(this.server, this.options.endpoint, 'admin');
+  }
+
+  async shutdown(deadline: number): Promise<void> {
+    if (this.closing || !this.server.listening) {
+      this.closing = true;
+      return;
+    }
+    this.closing = true;
+    const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
+    this.server.closeIdleConnections();
+    if (!(await beforeDeadline(closed, deadline))) this.server.closeAllConnections();
+  }
+
+  private async route(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    const path = (req.url ?? '/').split('?')[0];
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      res.writeHead(405, { allow: 'GET, HEAD', 'content-type': 'text/plain' });
+      res.end('method not allowed\n');
+      return;
+    }
+    const { health, metrics } = this.options;
+    switch (path) {
+      case '/healthz':
+        return json(res, 200, { status: 'ok', uptimeSeconds: Math.round((Date.now() - health.startedAt) / 1000) });
+      case '/readyz':
+        return json(res, health.ready ? 200 : 503, { status: health.ready ? 'ready' : health.phase });
+      case '/metrics': {
+        const { contentType, body } = await metrics.render();
+        res.writeHead(200, { 'content-type': contentType });
+        res.end(req.method === 'HEAD' ? undefined : body);
+        return;
+      }
+      default:
+        res.writeHead(404, { 'content-type': 'text/plain' });
+        res.end('not found; try /healthz, /readyz, /metrics\n');
+    }
+  }
+}
+
+function json(res: http.ServerResponse, status: number, body: unknown): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, { 'content-type': 'application/json', 'cache-control': 'no-store' });
+  res.end(text);
+}

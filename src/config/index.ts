@@ -1,0 +1,20 @@
+/**
+ * Configuration: schema with defaults, YAML loading, `${env:VAR:-default}` expansion and
+ * validation that reports every problem with its path. See docs/configuration.md.
+ */
+export {
+  type ConfigIssue,
+  type Endpoint,
+  type FrictionConfig,
+  type GrpcProtocolConfig,
+  type HttpProtocolConfig,
+  type LogLevel,
+  LOG_LEVELS,
+  formatDuration,
+  formatEndpoint,
+  frictionConfigSpec,
+  parseDuration,
+  parseEndpoint,
+} from './schema.js';
+export { ConfigInvalidError, type LoadConfigOptions, defaultConfig, formatIssue, loadConfig, parseConfig, validateConfig } from './load.js';
+export { expandEnv } from './env.js';

@@ -1,0 +1,56 @@
+/**
+ * One registry of coded errors. Every error the sidecar raises on purpose carries a stable
+ * `code` that users can look up in docs/errors.md, and says whether retrying can help.
+ * A test keeps this table and the docs in step.
+ */
+
+/** Static description of one error code. */
+export interface ErrorCodeSpec {
+  /** Stable, documented identifier, `FRICTION_ERR_...`. */
+  readonly code: string;
+  /** Whether the same operation may succeed if retried later (transient condition). */
+  readonly retryable: boolean;
+  /** One-line meaning, mirrored in docs/errors.md. */
+  readonly description: string;
+}
+
+function spec(code: string, retryable: boolean, description: string): ErrorCodeSpec {
+  return { code, retryable, description };
+}
+
+/** Every error code the sidecar can raise. Append new codes at the end. */
+export const ErrorCodes = {
+  CONFIG_INVALID: spec('FRICTION_ERR_CONFIG_INVALID', false, 'The configuration failed validation; every problem is listed with its path.'),
+  CONFIG_READ: spec('FRICTION_ERR_CONFIG_READ', false, 'The configuration file could not be read or is not valid YAML.'),
+  CLI_USAGE: spec('FRICTION_ERR_CLI_USAGE', false, 'The command line is not understood.'),
+  LISTEN: spec('FRICTION_ERR_LISTEN', false, 'A server could not bind its endpoint (address in use, permission denied, bad address).'),
+  OTLP_DECODE: spec('FRICTION_ERR_OTLP_DECODE', false, 'An OTLP request body is not a valid protobuf or OTLP-JSON message.'),
+  OTLP_TOO_LARGE: spec('FRICTION_ERR_OTLP_TOO_LARGE', false, 'An OTLP request (after decompression) exceeds the configured size limit.'),
+  OTLP_UNSUPPORTED_MEDIA_TYPE: spec('FRICTION_ERR_OTLP_UNSUPPORTED_MEDIA_TYPE', false, 'An OTLP/HTTP request has a content type other than application/x-protobuf or application/json.'),
+  OTLP_UNSUPPORTED_ENCODING: spec('FRICTION_ERR_OTLP_UNSUPPORTED_ENCODING', false, 'An OTLP request uses a compression other than gzip or identity.'),
+  BACKPRESSURE: spec('FRICTION_ERR_BACKPRESSURE', true, 'Bytes accepted but not yet processed exceed limits.max_inflight_bytes_mib; the client should retry later.'),
+  SHUTTING_DOWN: spec('FRICTION_ERR_SHUTTING_DOWN', true, 'The sidecar is draining for shutdown and accepts no new requests.'),
+  SHUTDOWN_TIMEOUT: spec('FRICTION_ERR_SHUTDOWN_TIMEOUT', false, 'Graceful shutdown did not finish within shutdown_timeout; remaining work was abandoned.'),
+} as const satisfies Record<string, ErrorCodeSpec>;
+
+/** Key of {@link ErrorCodes}. */
+export type ErrorCodeName = keyof typeof ErrorCodes;
+
+/** Base class of every deliberate error; `code` is stable and documented. */
+export class FrictionError extends Error {
+  readonly code: string;
+  readonly retryable: boolean;
+
+  constructor(name: ErrorCodeName, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    const s = ErrorCodes[name];
+    this.name = 'FrictionError';
+    this.code = s.code;
+    this.retryable = s.retryable;
+  }
+}
+
+/** True when `err` is a FrictionError with the given code name. */
+export function isFrictionError(err: unknown, name?: ErrorCodeName): err is FrictionError {
+  return err instanceof FrictionError && (name === undefined || err.code === ErrorCodes[name].code);
+}

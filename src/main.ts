@@ -1,0 +1,122 @@
+/**
+ * Wiring: the only module that knows every stage. It builds them from the validated config,
+ * starts them, and runs the graceful shutdown. The only `process.exit` lives here.
+ */
+import { createRequire } from 'node:module';
+import type { Logger } from 'pino';
+import { AdminServer } from './admin/admin-server.js';
+import { HealthState } from './admin/health.js';
+import { type Endpoint, type FrictionConfig, formatEndpoint } from './config/index.js';
+import { type Component, beforeDeadline, once } from './lifecycle/component.js';
+import { OtlpDecoder } from './otlp/decoder.js';
+import { ExportHandler, type TelemetryConsumer } from './receiver/export-handler.js';
+import { GrpcReceiver } from './receiver/grpc-receiver.js';
+import { HttpReceiver } from './receiver/http-receiver.js';
+import { InflightBudget } from './receiver/inflight.js';
+import { createLogger } from './telemetry/logger.js';
+import { SelfMetrics } from './telemetry/metrics.js';
+
+const MIB = 1024 * 1024;
+
+/** The package version, for logs and build_info. */
+export const VERSION: string = (createRequire(import.meta.url)('../package.json') as { version: string }).version;
+
+/** A started sidecar. */
+export interface Sidecar {
+  readonly grpc?: Endpoint;
+  readonly http?: Endpoint;
+  readonly admin?: Endpoint;
+  readonly metrics: SelfMetrics;
+  /** Drains and stops everything; resolves true if it finished before the deadline. Runs once. */
+  shutdown(): Promise<boolean>;
+}
+
+/** Optional collaborators, for embedding and tests. */
+export interface StartOptions {
+  logger?: Logger;
+  /** Next pipeline stage after decoding. */
+  consumer?: TelemetryConsumer;
+}
+
+/** Builds and starts the sidecar; on a start-up failure, stops what started and rethrows. */
+export async function startSidecar(config: FrictionConfig, options: StartOptions = {}): Promise<Sidecar> {
+  const logger = options.logger ?? createLogger(config.log.level);
+  const health = new HealthState();
+  const budget = new InflightBudget(config.limits.max_inflight_bytes_mib * MIB);
+  const metrics = new SelfMetrics({ version: VERSION, inflightBytes: () => budget.bytes });
+  metrics.setInflightLimit(budget.limitBytes);
+  const handler = new ExportHandler(new OtlpDecoder(), metrics, options.consumer);
+
+  const { grpc: grpcConfig, http: httpConfig } = config.receivers.otlp.protocols;
+  const grpc = grpcConfig.enabled
+    ? new GrpcReceiver({
+        endpoint: grpcConfig.endpoint,
+        maxMessageBytes: Math.floor(grpcConfig.max_recv_msg_size_mib * MIB),
+        maxConcurrentStreams: grpcConfig.max_concurrent_streams,
+        windowBytes: Math.floor(grpcConfig.flow_control_window_mib * MIB),
+        handler, budget, metrics, logger,
+      })
+    : undefined;
+  const http = httpConfig.enabled
+    ? new HttpReceiver({ endpoint: httpConfig.endpoint, maxBodyBytes: Math.floor(httpConfig.max_request_body_size_mib * MIB), handler, budget, metrics, logger })
+    : undefined;
+  const admin = new AdminServer({ endpoint: config.admin.endpoint, health, metrics, logger });
+  const receivers: Component[] = [grpc, http].filter((r): r is GrpcReceiver | HttpReceiver => r !== undefined);
+
+  const shutdown = once(async (): Promise<boolean> => {
+    health.phase = 'draining';
+    const deadline = Date.now() + config.shutdown_timeout;
+    // Receivers first (they finish in-flight requests), the admin server last so probes and
+    // scrapes keep answering while we drain.
+    const drained = await beforeDeadline(Promise.all(receivers.map((r) => r.shutdown(deadline))), deadline);
+    await admin.shutdown(Math.max(deadline, Date.now() + 100));
+    health.phase = 'stopped';
+    return drained;
+  });
+
+  try {
+    await admin.start();
+    await Promise.all(receivers.map((r) => r.start()));
+  } catch (err) {
+    await shutdown();
+    throw err;
+  }
+  health.phase = 'ready';
+  logger.info(
+    {
+      version: VERSION,
+      grpc: grpc?.address ? formatEndpoint(grpc.address) : 'disabled',
+      http: http?.address ? formatEndpoint(http.address) : 'disabled',
+      admin: admin.address ? formatEndpoint(admin.address) : undefined,
+    },
+    'otel-friction listening',
+  );
+  return { grpc: grpc?.address, http: http?.address, admin: admin.address, metrics, shutdown };
+}
+
+/**
+ * Runs the sidecar as the process: starts it, drains on SIGTERM/SIGINT, exits 0 after a
+ * clean drain (1 when the shutdown deadline passed or start-up failed).
+ */
+export async function runSidecar(config: FrictionConfig): Promise<void> {
+  const logger = createLogger(config.log.level);
+  process.on('unhandledRejection', (reason) => logger.error({ err: reason }, 'unhandled promise rejection'));
+  let sidecar: Sidecar;
+  try {
+    sidecar = await startSidecar(config, { logger });
+  } catch (err) {
+    logger.fatal({ err, code: (err as { code?: string }).code }, (err as Error).message);
+    logger.flush();
+    process.exitCode = 1;
+    return;
+  }
+  const stop = async (signal: NodeJS.Signals): Promise<void> => {
+    logger.info({ signal, timeoutMs: config.shutdown_timeout }, 'shutting down');
+    const clean = await sidecar.shutdown();
+    if (!clean) logger.warn({ code: 'FRICTION_ERR_SHUTDOWN_TIMEOUT' }, 'shutdown deadline passed; in-flight requests were abandoned');
+    else logger.info('stopped');
+    logger.flush(() => process.exit(clean ? 0 : 1));
+  };
+  process.once('SIGTERM', (s) => void stop(s));
+  process.once('SIGINT', (s) => void stop(s));
+}

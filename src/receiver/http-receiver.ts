@@ -1,0 +1,221 @@
+/**
+ * OTLP/HTTP receiver: POST /v1/traces, /v1/metrics, /v1/logs with protobuf or JSON bodies,
+ * optionally gzip/deflate compressed, answered in the request's content type.
+ *
+ * Refusals follow the OTLP/HTTP specification: 400 (undecodable, google.rpc.Status body),
+ * 405 (method), 413 (too large, also after decompression), 415 (content type or encoding),
+ * 503 with Retry-After (backpressure or draining: retryable).
+ */
+import http from 'node:http';
+import type { Logger } from 'pino';
+import { type Endpoint, formatEndpoint } from '../config/index.js';
+import { isFrictionError } from '../errors.js';
+import type { Component } from '../lifecycle/component.js';
+import { beforeDeadline } from '../lifecycle/component.js';
+import type { OtlpEncoding } from '../otlp/decoder.js';
+import type { RequestOutcome, SelfMetrics } from '../telemetry/metrics.js';
+import { type BodyCompression, InflatedTooLargeError, decompress, parseCompression } from './body.js';
+import type { ExportHandler } from './export-handler.js';
+import type { InflightBudget } from './inflight.js';
+import { listen } from './listen.js';
+import { GrpcCode, exportResponseJson, exportResponseProto, statusJson, statusProto } from './responses.js';
+import { HTTP_PATHS, type Signal } from './signals.js';
+
+/** Settings and collaborators of {@link HttpReceiver}. */
+export interface HttpReceiverOptions {
+  endpoint: Endpoint;
+  /** Largest body accepted, compressed or not. */
+  maxBodyBytes: number;
+  handler: ExportHandler;
+  budget: InflightBudget;
+  metrics: SelfMetrics;
+  logger: Logger;
+  /** Seconds clients are told to wait when refused for backpressure. */
+  retryAfterSeconds?: number;
+}
+
+const CONTENT_TYPES: Record<string, OtlpEncoding> = {
+  'application/x-protobuf': 'protobuf',
+  'application/json': 'json',
+};
+
+function encodingOf(contentType: string | undefined): OtlpEncoding | undefined {
+  const mime = (contentType ?? '').split(';')[0].trim().toLowerCase();
+  return CONTENT_TYPES[mime];
+}
+
+/** State of one request while its body arrives. */
+interface Exchange {
+  signal: Signal;
+  encoding: OtlpEncoding;
+  compression: BodyCompression;
+  reserved: number;
+}
+
+/** The OTLP/HTTP server. */
+export class HttpReceiver implements Component {
+  readonly name = 'otlp/http';
+  private readonly server: http.Server;
+  private bound: Endpoint | undefined;
+  private draining = false;
+  private readonly retryAfter: number;
+
+  constructor(private readonly options: HttpReceiverOptions) {
+    this.retryAfter = options.retryAfterSeconds ?? 1;
+    this.server = http.createServer({ keepAliveTimeout: 30_000, requestTimeout: 60_000 }, (req, res) => this.onRequest(req, res));
+  }
+
+  /** The bound address (after start). */
+  get address(): Endpoint | undefined {
+    return this.bound;
+  }
+
+  async start(): Promise<void> {
+    this.bound = await listen(this.server, this.options.endpoint, 'receivers.otlp.protocols.http');
+  }
+
+  async shutdown(deadline: number): Promise<void> {
+    if (this.draining || !this.server.listening) {
+      this.draining = true;
+      return;
+    }
+    this.draining = true;
+    const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
+    this.server.closeIdleConnections();
+    if (!(await beforeDeadline(closed, deadline))) {
+      this.options.logger.warn({ receiver: this.name }, 'shutdown deadline passed; closing open connections');
+      this.server.closeAllConnections();
+    }
+  }
+
+  private onRequest(req: http.IncomingMessage, res: http.ServerResponse): void {
+    const url = req.url ?? '/';
+    const q = url.indexOf('?');
+    const signal = HTTP_PATHS[q < 0 ? url : url.slice(0, q)];
+    const encoding = encodingOf(req.headers['content-type']);
+    const answerAs = encoding ?? 'json';
+    const refuse = (status: number, code: number, message: string, outcome: RequestOutcome, headers: http.OutgoingHttpHeaders = {}): void => {
+      if (signal !== undefined) this.options.metrics.request('http', signal, outcome);
+      // The body was not read: close the connection rather than drain an unwanted upload.
+      this.send(res, status, answerAs, answerAs === 'json' ? statusJson(code, message) : statusProto(code, message), { connection: 'close', ...headers });
+      req.resume();
+    };
+    if (signal === undefined) return refuse(404, GrpcCode.UNIMPLEMENTED, `unknown path ${url}; OTLP/HTTP serves /v1/traces, /v1/metrics, /v1/logs`, 'not_found');
+    if (req.method !== 'POST') return refuse(405, GrpcCode.UNIMPLEMENTED, `method ${req.method} not allowed; use POST`, 'method_not_allowed', { allow: 'POST' });
+    if (encoding === undefined) {
+      return refuse(415, GrpcCode.INVALID_ARGUMENT, `unsupported content type ${JSON.stringify(req.headers['content-type'] ?? '')}; use application/x-protobuf or application/json`, 'unsupported_media_type');
+    }
+    const compression = parseCompression(req.headers['content-encoding']);
+    if (compression === undefined) {
+      return refuse(415, GrpcCode.INVALID_ARGUMENT, `unsupported content encoding ${JSON.stringify(req.headers['content-encoding'])}; use gzip, deflate or identity`, 'unsupported_encoding');
+    }
+    if (this.draining) {
+      return refuse(503, GrpcCode.UNAVAILABLE, 'the receiver is shutting down', 'shutting_down', { 'retry-after': String(this.retryAfter) });
+    }
+    const max = this.options.maxBodyBytes;
+    const declared = Number(req.headers['content-length'] ?? 0);
+    if (declared > max) return refuse(413, GrpcCode.RESOURCE_EXHAUSTED, `request body of ${declared} bytes exceeds the limit of ${max} bytes`, 'too_large');
+    if (!this.options.budget.tryAcquire(declared)) {
+      return refuse(503, GrpcCode.UNAVAILABLE, 'too much data in flight; retry later', 'backpressure', { 'retry-after': String(this.retryAfter) });
+    }
+    const ex: Exchange = { signal, encoding, compression, reserved: declared };
+    this.readBody(req, res, ex, refuse);
+  }
+
+  private readBody(
+    req: http.IncomingMessage,
+    res: http.ServerResponse,
+    ex: Exchange,
+    refuse: (status: number, code: number, message: string, outcome: RequestOutcome, headers?: http.OutgoingHttpHeaders) => void,
+  ): void {
+    const budget = this.options.budget;
+    const max = this.options.maxBodyBytes;
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let failed = false;
+    const release = (): void => {
+      budget.release(ex.reserved);
+      ex.reserved = 0;
+    };
+    req.on('data', (chunk: Buffer) => {
+      if (failed) return;
+      size += chunk.length;
+      if (size > max) {
+        failed = true;
+        release();
+        return refuse(413, GrpcCode.RESOURCE_EXHAUSTED, `request body exceeds the limit of ${max} bytes`, 'too_large');
+      }
+      // Chunked uploads have no length up front: reserve as the bytes come.
+      if (size > ex.reserved) {
+        const extra = size - ex.reserved;
+        if (!budget.tryAcquire(extra)) {
+          failed = true;
+          release();
+          return refuse(503, GrpcCode.UNAVAILABLE, 'too much data in flight; retry later', 'backpressure', { 'retry-after': String(this.retryAfter) });
+        }
+        ex.reserved += extra;
+      }
+      chunks.push(chunk);
+    });
+    req.on('error', () => {
+      failed = true;
+      release();
+    });
+    req.on('aborted', () => {
+      if (!failed) this.options.metrics.request('http', ex.signal, 'canceled');
+      failed = true;
+      release();
+    });
+    req.on('end', () => {
+      if (failed) return;
+      const body = chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, size);
+      this.options.metrics.received('http', ex.signal, size);
+      this.process(body, ex, res).finally(release);
+    });
+  }
+
+  private async process(raw: Buffer, ex: Exchange, res: http.ServerResponse): Promise<void> {
+    const { metrics, handler, budget, maxBodyBytes } = this.options;
+    const fail = (status: number, code: number, message: string, outcome: RequestOutcome): void => {
+      metrics.request('http', ex.signal, outcome);
+      this.send(res, status, ex.encoding, ex.encoding === 'json' ? statusJson(code, message) : statusProto(code, message));
+    };
+    let body: Buffer;
+    try {
+      body = await decompress(raw, ex.compression, maxBodyBytes);
+    } catch (err) {
+      if (err instanceof InflatedTooLargeError) return fail(413, GrpcCode.RESOURCE_EXHAUSTED, `request body exceeds the limit of ${maxBodyBytes} bytes after decompression`, 'too_large');
+      return fail(400, GrpcCode.INVALID_ARGUMENT, `cannot decompress ${ex.compression} body: ${(err as Error).message}`, 'invalid');
+    }
+    // The inflated copy is held too; it is already bounded by the size limit.
+    if (body !== raw) {
+      budget.hold(body.length);
+      ex.reserved += body.length;
+    }
+    try {
+      const outcome = await handler.handle('http', ex.signal, body, ex.encoding);
+      metrics.request('http', ex.signal, outcome.rejected > 0 ? 'partial_success' : 'success');
+      this.send(res, 200, ex.encoding, ex.encoding === 'json' ? exportResponseJson(ex.signal, outcome) : exportResponseProto(outcome));
+    } catch (err) {
+      if (isFrictionError(err, 'OTLP_DECODE')) return fail(400, GrpcCode.INVALID_ARGUMENT, err.message, 'invalid');
+      this.options.logger.error({ err, receiver: this.name, signal: ex.signal }, 'export failed');
+      fail(500, GrpcCode.INTERNAL, 'internal error', 'internal_error');
+    }
+  }
+
+  private send(res: http.ServerResponse, status: number, encoding: OtlpEncoding, body: Buffer, headers: http.OutgoingHttpHeaders = {}): void {
+    if (res.headersSent) return;
+    const h: http.OutgoingHttpHeaders = {
+      'content-type': encoding === 'json' ? 'application/json' : 'application/x-protobuf',
+      'content-length': body.length,
+      ...headers,
+    };
+    if (this.draining) h.connection = 'close';
+    res.writeHead(status, h);
+    res.end(body);
+  }
+
+  toString(): string {
+    return `${this.name} ${this.bound ? formatEndpoint(this.bound) : formatEndpoint(this.options.endpoint)}`;
+  }
+}

@@ -1,0 +1,90 @@
+/**
+ * The sidecar's own Prometheus metrics. Names follow the Collector's receiver metrics
+ * (accepted/refused items by protocol) under the `otel_friction_` prefix, plus the standard
+ * process and Node.js runtime metrics. Counters are bumped per request, never per span.
+ */
+import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+import type { Signal } from '../receiver/signals.js';
+
+/** Transport a request arrived on. */
+export type Protocol = 'grpc' | 'http';
+
+/** How a request ended, the `outcome` label of requests_total. */
+export type RequestOutcome =
+  | 'success'
+  | 'partial_success'
+  | 'invalid'
+  | 'too_large'
+  | 'backpressure'
+  | 'unsupported_media_type'
+  | 'unsupported_encoding'
+  | 'method_not_allowed'
+  | 'not_found'
+  | 'shutting_down'
+  | 'canceled'
+  | 'internal_error';
+
+const ITEM_METRIC: Record<Signal, string> = { traces: 'spans', metrics: 'metric_points', logs: 'log_records' };
+
+/** Registry and receiver instruments. One per process (tests create their own). */
+export class SelfMetrics {
+  readonly registry = new Registry();
+  private readonly accepted: Record<Signal, Counter<'protocol'>>;
+  private readonly refused: Record<Signal, Counter<'protocol' | 'reason'>>;
+  private readonly requests: Counter<'protocol' | 'signal' | 'outcome'>;
+  private readonly receivedBytes: Counter<'protocol' | 'signal'>;
+  private readonly decodeErrors: Counter<'protocol' | 'signal'>;
+  private readonly inflight: Gauge;
+  private readonly inflightLimit: Gauge;
+
+  constructor(options: { version?: string; inflightBytes?: () => number } = {}) {
+    const r = this.registry;
+    collectDefaultMetrics({ register: r });
+    const mk = <L extends string>(name: string, help: string, labelNames: L[]): Counter<L> =>
+      new Counter({ name: `otel_friction_${name}`, help, labelNames, registers: [r] });
+    this.accepted = {} as Record<Signal, Counter<'protocol'>>;
+    this.refused = {} as Record<Signal, Counter<'protocol' | 'reason'>>;
+    for (const signal of ['traces', 'metrics', 'logs'] as const) {
+      const item = ITEM_METRIC[signal];
+      this.accepted[signal] = mk(`receiver_accepted_${item}_total`, `${item} accepted by the receivers`, ['protocol']);
+      this.refused[signal] = mk(`receiver_refused_${item}_total`, `${item} rejected as unusable (partial success)`, ['protocol', 'reason']);
+    }
+    this.requests = mk('receiver_requests_total', 'Export requests by how they ended', ['protocol', 'signal', 'outcome']);
+    this.receivedBytes = mk('receiver_received_bytes_total', 'Request body bytes received, as sent (before decompression)', ['protocol', 'signal']);
+    this.decodeErrors = mk('decoder_errors_total', 'Requests whose body could not be decoded', ['protocol', 'signal']);
+    const inflightBytes = options.inflightBytes;
+    this.inflight = new Gauge({
+      name: 'otel_friction_receiver_inflight_bytes',
+      help: 'Bytes accepted but not yet processed',
+      registers: [r],
+      collect: inflightBytes ? function (this: Gauge) { this.set(inflightBytes()); } : undefined,
+    });
+    this.inflightLimit = new Gauge({ name: 'otel_friction_receiver_inflight_limit_bytes', help: 'limits.max_inflight_bytes_mib in bytes', registers: [r] });
+    new Gauge({ name: 'otel_friction_build_info', help: 'Build information', labelNames: ['version'], registers: [r] })
+      .set({ version: options.version ?? 'dev' }, 1);
+  }
+
+  setInflightLimit(bytes: number): void {
+    this.inflightLimit.set(bytes);
+  }
+
+  /** Records one finished request. */
+  request(protocol: Protocol, signal: Signal, outcome: RequestOutcome): void {
+    this.requests.inc({ protocol, signal, outcome });
+    if (outcome === 'invalid') this.decodeErrors.inc({ protocol, signal });
+  }
+
+  received(protocol: Protocol, signal: Signal, bytes: number): void {
+    this.receivedBytes.inc({ protocol, signal }, bytes);
+  }
+
+  items(protocol: Protocol, signal: Signal, accepted: number, rejected: number): void {
+    if (accepted > 0) this.accepted[signal].inc({ protocol }, accepted);
+    if (rejected > 0) this.refused[signal].inc({ protocol, reason: 'invalid' }, rejected);
+  }
+
+  /** Prometheus text exposition. */
+  async render(): Promise<{ contentType: string; body: string }> {
+    return { contentType: this.registry.contentType, body: await this.registry.metrics() };
+  }
+}

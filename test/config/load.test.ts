@@ -1,0 +1,213 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, test } from 'vitest';
+import {
+  ConfigInvalidError,
+  defaultConfig,
+  type FrictionConfig,
+  loadConfig,
+  parseConfig,
+  validateConfig,
+} from '../../src/config/index.js';
+import { ErrorCodes, FrictionError, isFrictionError } from '../../src/errors.js';
+
+const testdata = join(dirname(fileURLToPath(import.meta.url)), 'testdata');
+const load = (name: string, env: NodeJS.ProcessEnv = {}): FrictionConfig => loadConfig({ file: join(testdata, name), env });
+
+const DEFAULTS: FrictionConfig = {
+  receivers: {
+    otlp: {
+      protocols: {
+        grpc: {
+          enabled: true,
+          endpoint: { host: 'localhost', port: 4317 },
+          max_recv_msg_size_mib: 4,
+          max_concurrent_streams: 100,
+          flow_control_window_mib: 16,
+        },
+        http: { enabled: true, endpoint: { host: 'localhost', port: 4318 }, max_request_body_size_mib: 20 },
+      },
+    },
+  },
+  admin: { endpoint: { host: 'localhost', port: 13133 } },
+  limits: { max_inflight_bytes_mib: 256 },
+  log: { level: 'info' },
+  shutdown_timeout: 10_000,
+};
+
+describe('defaults', () => {
+  test('defaultConfig() is the documented contract', () => {
+    expect(defaultConfig()).toEqual(DEFAULTS);
+  });
+
+  test('defaultConfig() returns a fresh object each time', () => {
+    const a = defaultConfig();
+    a.receivers.otlp.protocols.grpc.endpoint.port = 1;
+    expect(defaultConfig().receivers.otlp.protocols.grpc.endpoint.port).toBe(4317);
+  });
+
+  test('no file means defaults', () => {
+    expect(loadConfig({})).toEqual(DEFAULTS);
+    expect(loadConfig({ file: undefined, env: { ANYTHING: '1' } })).toEqual(DEFAULTS);
+  });
+
+  test('an empty file, {} and null all mean defaults', () => {
+    expect(load('good-empty.yaml')).toEqual(DEFAULTS);
+    expect(validateConfig({}).config).toEqual(DEFAULTS);
+    expect(validateConfig(null)).toEqual({ config: DEFAULTS, issues: [] });
+  });
+
+  test('partial config is merged over defaults', () => {
+    const c = load('good-partial.yaml');
+    expect(c.receivers.otlp.protocols.grpc.endpoint).toEqual({ host: '127.0.0.1', port: 0 });
+    expect(c.receivers.otlp.protocols.grpc.max_recv_msg_size_mib).toBe(4);
+    expect(c.receivers.otlp.protocols.http).toEqual(DEFAULTS.receivers.otlp.protocols.http);
+    expect(c.log.level).toBe('warn'); // written WARN
+  });
+
+  test('every key can be set', () => {
+    expect(load('good-full.yaml')).toEqual({
+      receivers: {
+        otlp: {
+          protocols: {
+            grpc: {
+              enabled: true,
+              endpoint: { host: '0.0.0.0', port: 14317 },
+              max_recv_msg_size_mib: 8,
+              max_concurrent_streams: 200,
+              flow_control_window_mib: 32,
+            },
+            http: { enabled: true, endpoint: { host: '::1', port: 14318 }, max_request_body_size_mib: 0.5 },
+          },
+        },
+      },
+      admin: { endpoint: { host: '', port: 13134 } },
+      limits: { max_inflight_bytes_mib: 512 },
+      log: { level: 'debug' },
+      shutdown_timeout: 90_000,
+    } satisfies FrictionConfig);
+  });
+});
+
+describe('disabling protocols', () => {
+  test('grpc: (empty key / null) disables gRPC and keeps its defaults', () => {
+    const p = load('good-grpc-null.yaml').receivers.otlp.protocols;
+    expect(p.grpc).toEqual({ ...DEFAULTS.receivers.otlp.protocols.grpc, enabled: false });
+    expect(p.http.enabled).toBe(true);
+  });
+
+  test('enabled: false disables HTTP; a disabled protocol does not conflict on its endpoint', () => {
+    const p = load('good-http-disabled.yaml').receivers.otlp.protocols;
+    expect(p.http.enabled).toBe(false);
+    expect(p.http.endpoint).toEqual({ host: 'localhost', port: 4317 });
+    expect(p.grpc.enabled).toBe(true);
+  });
+
+  test('explicit null in a parsed tree behaves like the empty key', () => {
+    const r = validateConfig({ receivers: { otlp: { protocols: { http: null } } } });
+    expect(r.issues).toEqual([]);
+    expect(r.config?.receivers.otlp.protocols.http.enabled).toBe(false);
+  });
+
+  test('a disabled protocol is still validated', () => {
+    const r = validateConfig({ receivers: { otlp: { protocols: { grpc: { enabled: false, endpoint: 'abc' } } } } });
+    expect(r.config).toBeUndefined();
+    expect(r.issues).toEqual([{ path: 'receivers.otlp.protocols.grpc.endpoint', message: 'expected host:port, got "abc"' }]);
+  });
+
+  test('disabling both is an error', () => {
+    const r = validateConfig({ receivers: { otlp: { protocols: { grpc: null, http: { enabled: false } } } } });
+    expect(r.issues).toEqual([{ path: 'receivers.otlp.protocols', message: 'at least one of grpc, http must be enabled' }]);
+  });
+});
+
+describe('endpoint conflicts', () => {
+  test('port 0 never conflicts (ephemeral ports for tests)', () => {
+    const r = validateConfig({
+      receivers: { otlp: { protocols: { grpc: { endpoint: '127.0.0.1:0' }, http: { endpoint: '127.0.0.1:0' } } } },
+      admin: { endpoint: '127.0.0.1:0' },
+    });
+    expect(r.issues).toEqual([]);
+  });
+
+  test('same port on different specific hosts is fine', () => {
+    const r = validateConfig({ receivers: { otlp: { protocols: { grpc: { endpoint: '127.0.0.1:4317' }, http: { endpoint: '127.0.0.2:4317' } } } } });
+    expect(r.issues).toEqual([]);
+  });
+
+  test('":port" covers every host on that port', () => {
+    const r = validateConfig({ receivers: { otlp: { protocols: { grpc: { endpoint: ':4317' }, http: { endpoint: '[::1]:4317' } } } } });
+    expect(r.issues.map((i) => i.path)).toEqual(['receivers.otlp.protocols.http.endpoint']);
+  });
+});
+
+describe('errors', () => {
+  test('validateConfig reports every issue and returns no config', () => {
+    const r = validateConfig({ log: { level: 'loud', colour: 'red' }, shutdown_timeout: '-5s', limits: { max_inflight_bytes_mib: 0 } });
+    expect(r.config).toBeUndefined();
+    expect(r.issues).toEqual([
+      { path: 'log.level', message: 'expected one of trace, debug, info, warn, error, fatal, silent, got "loud"' },
+      { path: 'log.colour', message: 'unknown key' },
+      { path: 'shutdown_timeout', message: 'duration must not be negative, got "-5s"' },
+      { path: 'limits.max_inflight_bytes_mib', message: 'must be greater than 0, got 0' },
+    ]);
+  });
+
+  test('CONFIG_INVALID carries the issues and lists them one per line', () => {
+    let err: unknown;
+    try {
+      parseConfig('admin:\n  endpoint: abc\nlog:\n  level: loud\n', { source: 'x.yaml', env: {} });
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(ConfigInvalidError);
+    expect(isFrictionError(err, 'CONFIG_INVALID')).toBe(true);
+    const e = err as ConfigInvalidError;
+    expect(e.retryable).toBe(false);
+    expect(e.issues).toHaveLength(2);
+    expect(e.message).toBe(
+      [
+        'invalid configuration in x.yaml (2 problems):',
+        'admin.endpoint: expected host:port, got "abc"',
+        'log.level: expected one of trace, debug, info, warn, error, fatal, silent, got "loud"',
+      ].join('\n'),
+    );
+  });
+
+  test('a missing file is CONFIG_READ with the cause chained', () => {
+    let err: unknown;
+    try {
+      loadConfig({ file: join(testdata, 'does-not-exist.yaml') });
+    } catch (e) {
+      err = e;
+    }
+    expect(isFrictionError(err, 'CONFIG_READ')).toBe(true);
+    expect((err as FrictionError).message).toContain('does-not-exist.yaml');
+    expect((err as FrictionError).cause).toBeInstanceOf(Error);
+  });
+
+  test('YAML syntax errors give file, line and column', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'friction-config-'));
+    const file = join(dir, 'c.yaml');
+    writeFileSync(file, 'log:\n  level: "info\n');
+    let err: unknown;
+    try {
+      loadConfig({ file });
+    } catch (e) {
+      err = e;
+    }
+    expect((err as FrictionError).code).toBe(ErrorCodes.CONFIG_READ.code);
+    expect((err as FrictionError).message).toMatch(new RegExp(`${file.replace(/[.\\]/g, '\\$&')}:\\d+:\\d+: `));
+  });
+
+  test('a multi-document file is rejected', () => {
+    expect(() => parseConfig('log: {}\n---\nlog: {}\n')).toThrow(FrictionError);
+  });
+
+  test('a __proto__ key is an unknown key, not a prototype change', () => {
+    const r = validateConfig(JSON.parse('{"log": {"__proto__": {"level": "debug"}}}'));
+    expect(r.issues).toEqual([{ path: 'log.__proto__', message: 'unknown key' }]);
+  });
+});
