@@ -7,7 +7,7 @@ import type { Logger } from 'pino';
 import { AdminServer } from './admin/admin-server.js';
 import { HealthState } from './admin/health.js';
 import { type Endpoint, type FrictionConfig, formatEndpoint } from './config/index.js';
-import { type Component, beforeDeadline, once } from './lifecycle/component.js';
+import { type Component, once } from './lifecycle/component.js';
 import { OtlpDecoder } from './otlp/decoder.js';
 import { ExportHandler, type TelemetryConsumer } from './receiver/export-handler.js';
 import { GrpcReceiver } from './receiver/grpc-receiver.js';
@@ -68,10 +68,10 @@ export async function startSidecar(config: FrictionConfig, options: StartOptions
     const deadline = Date.now() + config.shutdown_timeout;
     // Receivers first (they finish in-flight requests), the admin server last so probes and
     // scrapes keep answering while we drain.
-    const drained = await beforeDeadline(Promise.all(receivers.map((r) => r.shutdown(deadline))), deadline);
+    const drained = await Promise.all(receivers.map((r) => r.shutdown(deadline)));
     await admin.shutdown(Math.max(deadline, Date.now() + 100));
     health.phase = 'stopped';
-    return drained;
+    return drained.every(Boolean);
   });
 
   try {

@@ -5,8 +5,8 @@
 import http from 'node:http';
 import type { Logger } from 'pino';
 import type { Endpoint } from '../config/index.js';
-import { type Component, beforeDeadline } from '../lifecycle/component.js';
-import { listen } from '../receiver/listen.js';
+import type { Component } from '../lifecycle/component.js';
+import { closeBefore, listen } from '../receiver/listen.js';
 import type { SelfMetrics } from '../telemetry/metrics.js';
 import type { HealthState } from './health.js';
 
@@ -43,15 +43,15 @@ export class AdminServer implements Component {
     this.bound = await listen(this.server, this.options.endpoint, 'admin');
   }
 
-  async shutdown(deadline: number): Promise<void> {
+  async shutdown(deadline: number): Promise<boolean> {
     if (this.closing || !this.server.listening) {
       this.closing = true;
-      return;
+      return true;
     }
     this.closing = true;
-    const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
+    const closing = closeBefore(this.server, deadline, () => this.server.closeAllConnections());
     this.server.closeIdleConnections();
-    if (!(await beforeDeadline(closed, deadline))) this.server.closeAllConnections();
+    return closing;
   }
 
   private async route(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {

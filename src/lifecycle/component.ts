@@ -11,9 +11,10 @@ export interface Component {
   start(): Promise<void>;
   /**
    * Stops intake and flushes. `deadline` is an absolute time (ms since the epoch) after
-   * which remaining work is abandoned. Idempotent; safe before start.
+   * which remaining work is abandoned. Resolves true when everything in flight finished,
+   * false when something was abandoned at the deadline. Idempotent; safe before start.
    */
-  shutdown(deadline: number): Promise<void>;
+  shutdown(deadline: number): Promise<boolean>;
 }
 
 /**

@@ -101,6 +101,7 @@ export function int64String(n: number, hi: number, lo: number): string {
 /**
  * Scans a KeyValue message spanning `[r.pos, end)`. Returns the index in `keys` of its key
  * (or -1, in which case the value was skipped); the rendered value is left in `out.value`.
+ * A KeyValue without a key has the empty key.
  * With `keys` null every key matches and `out.key` holds it (interned).
  */
 export function readKeyValue(
@@ -112,8 +113,9 @@ export function readKeyValue(
 ): number {
   const outerEnd = r.end;
   r.end = end;
-  let keyStart = -1;
-  let keyEnd = -1;
+  // An absent key is the empty key, as in any protobuf decode (and in the JSON path).
+  let keyStart = 0;
+  let keyEnd = 0;
   let valueStart = -1;
   let valueEnd = -1;
   while (r.pos < end) {
@@ -135,7 +137,6 @@ export function readKeyValue(
     }
   }
   r.end = outerEnd;
-  if (keyStart < 0) return -1;
   let idx = 0;
   if (keys !== null) {
     idx = keys.indexOf(r.buf, keyStart, keyEnd);

@@ -296,12 +296,12 @@ export class MetricScanner {
         if (positive) p.positiveOffset = off;
         else p.negativeOffset = off;
       } else if (field === 2) {
-        if (wt === WireType.VARINT) counts.push(r.readVarint64());
+        if (wt === WireType.VARINT) counts.push(r.readUvarint64());
         else {
           r.expect(wt, WireType.LEN, 'Buckets.bucket_counts');
           const e = r.readLengthEnd();
           r.end = e;
-          while (r.pos < e) counts.push(r.readVarint64());
+          while (r.pos < e) counts.push(r.readUvarint64());
           r.end = end;
         }
       } else r.skip(wt, field);

@@ -127,11 +127,18 @@ export class WireReader {
     throw new WireError('varint longer than 10 bytes', pos);
   }
 
+  /** Reads a uint64 varint as an unsigned number (exact below 2^53); halves in `hi`/`lo`. */
+  readUvarint64(): number {
+    this.readVarint64();
+    return this.hi * TWO_32 + this.lo;
+  }
+
   private finish64(pos: number, lo: number, hi: number): number {
     this.pos = pos;
     this.lo = lo >>> 0;
     this.hi = hi >>> 0;
-    return hi & 0x80000000 ? -((~hi >>> 0) * TWO_32 + (~lo >>> 0) + 1) : (hi >>> 0) * TWO_32 + (lo >>> 0);
+    // Signed high half times 2^32 is exact, so the sum rounds once (negating ~x + 1 rounded twice).
+    return (hi | 0) * TWO_32 + (lo >>> 0);
   }
 
   /** Reads a fixed64 into `hi`/`lo` and returns it as an unsigned number (exact below 2^53). */
@@ -146,10 +153,12 @@ export class WireReader {
     return hi * TWO_32 + lo;
   }
 
-  /** Reads an sfixed64 as a signed number. */
+  /** Reads an sfixed64 as a signed number (exact below 2^53 in magnitude, else correctly rounded). */
   readSfixed64(): number {
-    const u = this.readFixed64();
-    return this.hi & 0x80000000 ? u - 2 ** 64 : u;
+    this.readFixed64();
+    // Signed high half times 2^32 is exact; adding the low half rounds once. (Subtracting 2^64
+    // from the unsigned value would round twice and turn -1 into 0.)
+    return (this.hi | 0) * TWO_32 + this.lo;
   }
 
   readDouble(): number {

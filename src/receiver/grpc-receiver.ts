@@ -14,12 +14,11 @@ import type { Logger } from 'pino';
 import { type Endpoint, formatEndpoint } from '../config/index.js';
 import { isFrictionError } from '../errors.js';
 import type { Component } from '../lifecycle/component.js';
-import { beforeDeadline } from '../lifecycle/component.js';
 import type { RequestOutcome, SelfMetrics } from '../telemetry/metrics.js';
 import { InflatedTooLargeError, decompress, parseCompression } from './body.js';
 import type { ExportHandler } from './export-handler.js';
 import type { InflightBudget } from './inflight.js';
-import { listen } from './listen.js';
+import { closeBefore, listen } from './listen.js';
 import { GrpcCode, exportResponseProto, grpcMessage, statusProto } from './responses.js';
 import { GRPC_PATHS, type Signal } from './signals.js';
 
@@ -93,19 +92,19 @@ export class GrpcReceiver implements Component {
     this.bound = await listen(this.server, this.options.endpoint, 'receivers.otlp.protocols.grpc');
   }
 
-  async shutdown(deadline: number): Promise<void> {
+  async shutdown(deadline: number): Promise<boolean> {
     if (this.draining || !this.server.listening) {
       this.draining = true;
-      return;
+      return true;
     }
     this.draining = true;
-    const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
+    const closing = closeBefore(this.server, deadline, () => {
+      this.options.logger.warn({ receiver: this.name, connections: this.sessions.size }, 'shutdown deadline passed; closing open connections');
+      for (const s of this.sessions) s.destroy();
+    });
     // GOAWAY: clients open no new streams here; streams already open run to completion.
     for (const s of this.sessions) s.close();
-    if (!(await beforeDeadline(closed, deadline))) {
-      this.options.logger.warn({ receiver: this.name }, 'shutdown deadline passed; closing open connections');
-      for (const s of this.sessions) s.destroy();
-    }
+    return closing;
   }
 
   private onStream(stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders): void {

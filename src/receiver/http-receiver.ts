@@ -11,13 +11,12 @@ import type { Logger } from 'pino';
 import { type Endpoint, formatEndpoint } from '../config/index.js';
 import { isFrictionError } from '../errors.js';
 import type { Component } from '../lifecycle/component.js';
-import { beforeDeadline } from '../lifecycle/component.js';
 import type { OtlpEncoding } from '../otlp/decoder.js';
 import type { RequestOutcome, SelfMetrics } from '../telemetry/metrics.js';
 import { type BodyCompression, InflatedTooLargeError, decompress, parseCompression } from './body.js';
 import type { ExportHandler } from './export-handler.js';
 import type { InflightBudget } from './inflight.js';
-import { listen } from './listen.js';
+import { closeBefore, listen } from './listen.js';
 import { GrpcCode, exportResponseJson, exportResponseProto, statusJson, statusProto } from './responses.js';
 import { HTTP_PATHS, type Signal } from './signals.js';
 
@@ -42,6 +41,35 @@ const CONTENT_TYPES: Record<string, OtlpEncoding> = {
 function encodingOf(contentType: string | undefined): OtlpEncoding | undefined {
   const mime = (contentType ?? '').split(';')[0].trim().toLowerCase();
   return CONTENT_TYPES[mime];
+}
+
+// A refused upload is read to its end and thrown away before the answer goes out: Node
+// closes a keep-alive connection whose request body is unread, and clients (Node's among
+// them) then report EPIPE/ECONNRESET instead of the answer. Past this many bytes we stop
+// reading, answer, and close.
+const DISCARD_LIMIT_BYTES = 64 * 1024 * 1024;
+
+function discardBody(req: http.IncomingMessage, answer: (complete: boolean) => void): void {
+  if (req.complete) return answer(true);
+  let discarded = 0;
+  let answered = false;
+  req.removeAllListeners('data');
+  req.removeAllListeners('end');
+  req.on('data', (chunk: Buffer) => {
+    discarded += chunk.length;
+    if (discarded > DISCARD_LIMIT_BYTES && !answered) {
+      answered = true;
+      req.pause();
+      answer(false);
+    }
+  });
+  req.on('end', () => {
+    if (!answered) {
+      answered = true;
+      answer(true);
+    }
+  });
+  req.resume();
 }
 
 /** State of one request while its body arrives. */
@@ -74,18 +102,18 @@ export class HttpReceiver implements Component {
     this.bound = await listen(this.server, this.options.endpoint, 'receivers.otlp.protocols.http');
   }
 
-  async shutdown(deadline: number): Promise<void> {
+  async shutdown(deadline: number): Promise<boolean> {
     if (this.draining || !this.server.listening) {
       this.draining = true;
-      return;
+      return true;
     }
     this.draining = true;
-    const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
-    this.server.closeIdleConnections();
-    if (!(await beforeDeadline(closed, deadline))) {
+    const closing = closeBefore(this.server, deadline, () => {
       this.options.logger.warn({ receiver: this.name }, 'shutdown deadline passed; closing open connections');
       this.server.closeAllConnections();
-    }
+    });
+    this.server.closeIdleConnections();
+    return closing;
   }
 
   private onRequest(req: http.IncomingMessage, res: http.ServerResponse): void {
@@ -96,9 +124,8 @@ export class HttpReceiver implements Component {
     const answerAs = encoding ?? 'json';
     const refuse = (status: number, code: number, message: string, outcome: RequestOutcome, headers: http.OutgoingHttpHeaders = {}): void => {
       if (signal !== undefined) this.options.metrics.request('http', signal, outcome);
-      // The body was not read: close the connection rather than drain an unwanted upload.
-      this.send(res, status, answerAs, answerAs === 'json' ? statusJson(code, message) : statusProto(code, message), { connection: 'close', ...headers });
-      req.resume();
+      const body = answerAs === 'json' ? statusJson(code, message) : statusProto(code, message);
+      discardBody(req, (complete) => this.send(res, status, answerAs, body, complete ? headers : { ...headers, connection: 'close' }));
     };
     if (signal === undefined) return refuse(404, GrpcCode.UNIMPLEMENTED, `unknown path ${url}; OTLP/HTTP serves /v1/traces, /v1/metrics, /v1/logs`, 'not_found');
     if (req.method !== 'POST') return refuse(405, GrpcCode.UNIMPLEMENTED, `method ${req.method} not allowed; use POST`, 'method_not_allowed', { allow: 'POST' });
@@ -143,6 +170,7 @@ export class HttpReceiver implements Component {
       if (size > max) {
         failed = true;
         release();
+        chunks.length = 0;
         return refuse(413, GrpcCode.RESOURCE_EXHAUSTED, `request body exceeds the limit of ${max} bytes`, 'too_large');
       }
       // Chunked uploads have no length up front: reserve as the bytes come.
@@ -151,6 +179,7 @@ export class HttpReceiver implements Component {
         if (!budget.tryAcquire(extra)) {
           failed = true;
           release();
+          chunks.length = 0;
           return refuse(503, GrpcCode.UNAVAILABLE, 'too much data in flight; retry later', 'backpressure', { 'retry-after': String(this.retryAfter) });
         }
         ex.reserved += extra;

@@ -5,6 +5,7 @@
 import type { Server } from 'node:net';
 import { type Endpoint, formatEndpoint } from '../config/index.js';
 import { FrictionError } from '../errors.js';
+import { beforeDeadline } from '../lifecycle/component.js';
 
 /** Host to pass to listen(): "" binds every interface; "localhost" binds IPv4 loopback. */
 export function bindHost(e: Endpoint): string | undefined {
@@ -28,4 +29,15 @@ export function listen(server: Server, endpoint: Endpoint, what: string): Promis
       else resolve({ host: addr.family === 'IPv6' && endpoint.host === '' ? '' : addr.address, port: addr.port });
     });
   });
+}
+
+/**
+ * Stops `server` accepting connections and waits for the open ones to finish; at the
+ * deadline calls `force` to cut them. Resolves true when nothing had to be cut.
+ */
+export async function closeBefore(server: Server, deadline: number, force: () => void): Promise<boolean> {
+  const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+  if (await beforeDeadline(closed, deadline)) return true;
+  force();
+  return false;
 }

@@ -1,0 +1,359 @@
+#!/usr/bin/env node
+/**
+ * otel-friction throughput bench: the sidecar next to a no-op server (transport alone) and
+ * the naive path (protobufjs decode + per-span objects), over OTLP/gRPC and OTLP/HTTP, in one
+ * run. Each server is its own process on one core; the load generator is another process on
+ * another core. Runs are interleaved over rounds and the table shows medians.
+ * See bench/README.md for what the numbers mean.
+ *
+ * Environment:
+ *   BENCH_SECONDS=4        measured seconds per run (after BENCH_WARMUP=1 s of warm-up)
+ *   BENCH_ROUNDS=3         interleaved rounds; medians over rounds
+ *   BENCH_INFLIGHT=16      requests in flight per run
+ *   BENCH_WINDOW=1         the sidecar gRPC flow-control window section (0 to skip)
+ *   BENCH_TUNING=0         1: A/B of GLIBC_TUNABLES and --max-semi-space-size (long)
+ *   BENCH_NODE_FLAGS=…     node flags for every server (default: DEFAULT_NODE_FLAGS below)
+ *   BENCH_GLIBC_TUNABLES=… GLIBC_TUNABLES for every server ('' = none; default below)
+ *   BENCH_ONLY=a,b         only these servers (noop,grpcjs,sidecar,naive) — for quick checks
+ *   BENCH_NO_PIN=1         do not pin with taskset
+ */
+import { mkdtempSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import http from 'node:http';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { buildPool, serializePool } from './lib/payload.mjs';
+import {
+  clockTicks, freePorts, installExitHooks, killAll, pinning, procStat, sleep, spawnNode, stopChild, waitForOutput,
+} from './lib/proc.mjs';
+import { checks, markdownReport, median, textReport } from './lib/report.mjs';
+
+const HERE = path.dirname(fileURLToPath(import.meta.url));
+const ROOT = path.resolve(HERE, '..');
+const env = process.env;
+
+/** Measured on this machine class, see bench/README.md ("Node flags and malloc tuning"). */
+export const DEFAULT_NODE_FLAGS = '--max-semi-space-size=64';
+export const DEFAULT_GLIBC_TUNABLES = 'glibc.malloc.trim_threshold=268435456:glibc.malloc.top_pad=67108864:glibc.malloc.mmap_threshold=33554432';
+
+const num = (v, d, min, max) => {
+  const n = Number(v);
+  return Number.isFinite(n) && v !== undefined && v !== '' ? Math.min(max, Math.max(min, n)) : d;
+};
+const SECONDS = num(env.BENCH_SECONDS, 4, 0.5, 60);
+const WARMUP = num(env.BENCH_WARMUP, 1, 0, 30);
+const ROUNDS = Math.round(num(env.BENCH_ROUNDS, 3, 1, 20));
+const INFLIGHT = Math.round(num(env.BENCH_INFLIGHT, 16, 1, 256));
+const GRPC_SESSIONS = Math.round(num(env.BENCH_GRPC_CONNECTIONS, 1, 1, 64));
+const WINDOW_SECTION = env.BENCH_WINDOW !== '0';
+const TUNING_SECTION = env.BENCH_TUNING === '1';
+const ONLY = env.BENCH_ONLY ? new Set(env.BENCH_ONLY.split(',').map((s) => s.trim())) : undefined;
+const splitFlags = (s) => s.split(/\s+/).filter(Boolean);
+const BASE = {
+  name: 'default',
+  nodeFlags: splitFlags(env.BENCH_NODE_FLAGS ?? DEFAULT_NODE_FLAGS),
+  glibc: env.BENCH_GLIBC_TUNABLES ?? DEFAULT_GLIBC_TUNABLES,
+};
+const SPANS_METRIC = 'otel_friction_receiver_accepted_spans_total';
+const REFUSED_METRIC = 'otel_friction_receiver_refused_spans_total';
+
+// --- what to run ----------------------------------------------------------------------------
+const SERVERS = {
+  'noop-h2': { kind: 'noop', protocol: 'grpc', label: 'no-op (node:http2, 16 MiB window)' },
+  grpcjs: { kind: 'grpcjs', protocol: 'grpc', label: 'no-op (grpc-js, raw bytes) [ref]' },
+  'sidecar-grpc': { kind: 'sidecar', protocol: 'grpc', label: 'otel-friction sidecar' },
+  'naive-grpc': { kind: 'naive', protocol: 'grpc', label: 'naive (protobufjs decode+toObject)' },
+  'noop-http': { kind: 'noop', protocol: 'http', label: 'no-op (node:http)' },
+  'sidecar-http': { kind: 'sidecar', protocol: 'http', label: 'otel-friction sidecar' },
+  'naive-http': { kind: 'naive', protocol: 'http', label: 'naive (protobufjs decode+toObject)' },
+};
+
+function plan() {
+  const runs = [];
+  const add = (key, section, extra = {}) => {
+    const s = SERVERS[key];
+    if (ONLY && !ONLY.has(s.kind)) return;
+    runs.push({ key: extra.key ?? key, section, ...s, variant: BASE, windowMib: 16, ...extra });
+  };
+  if (env.BENCH_MAIN !== '0') for (const key of Object.keys(SERVERS)) add(key, 'main');
+  if (WINDOW_SECTION && env.BENCH_MAIN !== '0') add('sidecar-grpc', 'window', { key: 'sidecar-grpc-w64k', windowMib: 0.0625, label: 'otel-friction sidecar, 64 KiB window' });
+  if (TUNING_SECTION) {
+    const glibc = DEFAULT_GLIBC_TUNABLES;
+    const semi = ['--max-semi-space-size=64'];
+    const variants = [
+      { name: 'none', nodeFlags: [], glibc: '' },
+      { name: 'glibc', nodeFlags: [], glibc },
+      { name: 'semi64', nodeFlags: semi, glibc: '' },
+      { name: 'glibc+semi64', nodeFlags: semi, glibc },
+    ];
+    for (const v of variants) {
+      for (const key of ['noop-h2', 'sidecar-grpc', 'noop-http', 'sidecar-http']) {
+        add(key, 'tuning', { key: `${key}@${v.name}`, variant: v });
+      }
+    }
+  }
+  return runs;
+}
+
+// --- servers ---------------------------------------------------------------------------------
+function sidecarConfig(ports, windowMib) {
+  return [
+    'receivers:',
+    '  otlp:',
+    '    protocols:',
+    '      grpc:',
+    `        endpoint: "127.0.0.1:${ports.grpc}"`,
+    `        flow_control_window_mib: ${windowMib}`,
+    '      http:',
+    `        endpoint: "127.0.0.1:${ports.http}"`,
+    'admin:',
+    `  endpoint: "127.0.0.1:${ports.admin}"`,
+    'log:',
+    '  level: warn',
+    '',
+  ].join('\n');
+}
+
+function httpGet(port, urlPath, timeoutMs = 2000) {
+  return new Promise((resolve, reject) => {
+    const req = http.get({ host: '127.0.0.1', port, path: urlPath, timeout: timeoutMs, agent: false }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (d) => (body += d));
+      res.on('end', () => resolve({ status: res.statusCode, body }));
+    });
+    req.on('timeout', () => req.destroy(new Error('timeout')));
+    req.on('error', reject);
+  });
+}
+
+async function waitReadyz(child, adminPort, timeoutMs) {
+  const until = Date.now() + timeoutMs;
+  while (Date.now() < until) {
+    if (child.exitCode !== null || child.signalCode !== null) throw new Error(`sidecar exited before it was ready:\n${child.output}`);
+    try {
+      if ((await httpGet(adminPort, '/readyz', 500)).status === 200) return;
+    } catch {
+      // not listening yet
+    }
+    await sleep(50);
+  }
+  throw new Error(`sidecar not ready after ${timeoutMs} ms:\n${child.output}`);
+}
+
+function counter(text, name, protocol) {
+  let total = 0;
+  let seen = false;
+  for (const line of text.split('\n')) {
+    if (!line.startsWith(`${name}{`)) continue;
+    if (!line.includes(`protocol="${protocol}"`)) continue;
+    total += Number(line.slice(line.lastIndexOf(' ') + 1));
+    seen = true;
+  }
+  return seen ? total : 0;
+}
+
+async function startServer(run, tmp, pin) {
+  const env = run.variant.glibc ? { GLIBC_TUNABLES: run.variant.glibc } : {};
+  const common = { nodeFlags: run.variant.nodeFlags, env, cpu: pin?.server, cwd: ROOT };
+  if (run.kind === 'sidecar') {
+    const [grpc, httpPort, admin] = await freePorts(3);
+    const file = path.join(tmp, `sidecar-${grpc}.yaml`);
+    writeFileSync(file, sidecarConfig({ grpc, http: httpPort, admin }, run.windowMib));
+    const child = spawnNode({ script: path.join(ROOT, 'dist/cli.js'), args: ['run', '--config', file], ...common });
+    await waitReadyz(child, admin, 15000);
+    return { child, port: run.protocol === 'grpc' ? grpc : httpPort, admin };
+  }
+  const [port] = await freePorts(1);
+  const script = run.kind === 'grpcjs' ? 'grpc-js-noop.mjs' : run.protocol === 'grpc' ? 'grpc-h2.mjs' : 'http.mjs';
+  const args = ['--port', String(port), '--mode', run.kind === 'naive' ? 'naive' : 'noop', '--window-mib', String(run.windowMib)];
+  const child = spawnNode({ script: path.join(HERE, 'servers', script), args, ...common });
+  await waitForOutput(child, (out) => out.includes('READY'), 15000);
+  return { child, port };
+}
+
+// --- one measured run --------------------------------------------------------------------------
+function waitMessage(child, evt, timeoutMs) {
+  return new Promise((resolve, reject) => {
+    const onMsg = (m) => {
+      if (m?.evt === evt) {
+        cleanup();
+        resolve(m);
+      }
+    };
+    const onExit = () => {
+      cleanup();
+      reject(new Error(`generator exited while waiting for '${evt}':\n${child.output}`));
+    };
+    const timer = setTimeout(() => {
+      cleanup();
+      reject(new Error(`generator: no '${evt}' within ${timeoutMs} ms:\n${child.output}`));
+    }, timeoutMs);
+    const cleanup = () => {
+      clearTimeout(timer);
+      child.off('message', onMsg);
+      child.off('exit', onExit);
+    };
+    child.on('message', onMsg);
+    child.once('exit', onExit);
+  });
+}
+
+async function measure(run, ctx) {
+  const server = await startServer(run, ctx.tmp, ctx.pin);
+  let gen;
+  try {
+    const cfg = { protocol: run.protocol, port: server.port, inflight: INFLIGHT, sessions: GRPC_SESSIONS, poolFile: ctx.poolFile, maxSeconds: WARMUP + SECONDS + 30 };
+    gen = spawnNode({ script: path.join(HERE, 'generator.mjs'), args: [JSON.stringify(cfg)], cpu: ctx.pin?.generator, ipc: true, cwd: ROOT });
+    await waitMessage(gen, 'started', 15000);
+    await sleep(WARMUP * 1000);
+    const pid = server.child.pid;
+    const s0 = procStat(pid);
+    const t0 = process.hrtime.bigint();
+    gen.send('mark');
+    await waitMessage(gen, 'marked', 5000);
+    await sleep(SECONDS * 1000);
+    const s1 = procStat(pid);
+    const t1 = process.hrtime.bigint();
+    gen.send('stop');
+    const res = await waitMessage(gen, 'result', 15000);
+    await gen.exited;
+    const wall = Number(t1 - t0) / 1e9;
+    const serverCores = (s1.ticks - s0.ticks) / ctx.ticks / wall;
+    const spansPerSec = (res.windowOk * ctx.spansPerRequest) / res.windowSeconds;
+    const out = {
+      spansPerSec,
+      serverCores,
+      perCore: serverCores > 0 ? spansPerSec / serverCores : NaN,
+      clientCores: res.clientCores,
+      faultsPerSec: (s1.minflt - s0.minflt) / wall,
+      rssMiB: s1.rss / (1024 * 1024),
+      failed: res.failedTotal,
+      failures: res.failures,
+      notes: [],
+    };
+    if (res.failedTotal > 0) out.notes.push(`${res.failedTotal} failed requests: ${JSON.stringify(res.failures)}`);
+    if (res.stillInflight > 0) out.notes.push(`${res.stillInflight} requests still in flight at stop`);
+    const sent = res.okTotal * ctx.spansPerRequest;
+    if (run.kind === 'sidecar') {
+      const metrics = (await httpGet(server.admin, '/metrics', 5000)).body;
+      const accepted = counter(metrics, SPANS_METRIC, run.protocol);
+      const refused = counter(metrics, REFUSED_METRIC, run.protocol);
+      out.verified = accepted === sent && refused === 0;
+      if (!out.verified) out.notes.push(`sidecar accepted ${accepted} spans (refused ${refused}) but the generator got OK for ${sent}`);
+    }
+    const stop = await stopServer(server.child);
+    if (run.kind !== 'sidecar') {
+      const m = /STATS (\{.*\})/.exec(server.child.output);
+      const stats = m ? JSON.parse(m[1]) : undefined;
+      const expectReq = res.okTotal;
+      out.verified = stats !== undefined && stats.requests === expectReq && (run.kind !== 'naive' || stats.spans === sent);
+      if (!out.verified) out.notes.push(`server stats ${m ? m[1] : 'missing'} vs ${expectReq} OK requests / ${sent} spans`);
+    } else if (stop.code !== 0) {
+      out.notes.push(`sidecar exit ${stop.code ?? stop.signal} on SIGTERM`);
+    }
+    return out;
+  } finally {
+    if (gen) await stopChild(gen, 1000);
+    await stopChild(server.child, 5000);
+  }
+}
+
+async function stopServer(child) {
+  return stopChild(child, 5000);
+}
+
+// --- main --------------------------------------------------------------------------------------
+function cpuModel() {
+  try {
+    const m = /model name\s*:\s*(.*)/.exec(readFileSync('/proc/cpuinfo', 'utf8'));
+    if (m) return m[1].trim();
+  } catch {
+    // not Linux
+  }
+  return os.cpus()[0]?.model ?? 'unknown';
+}
+
+async function main() {
+  installExitHooks();
+  try {
+    readFileSync(path.join(ROOT, 'dist/cli.js'));
+  } catch {
+    if (!ONLY || ONLY.has('sidecar')) throw new Error('dist/cli.js missing: run `npm run build` (npm run bench does it)');
+  }
+  const started = new Date();
+  const pin = pinning();
+  const ticks = clockTicks();
+  const tmp = mkdtempSync(path.join(os.tmpdir(), 'otel-friction-bench-'));
+  try {
+    const pool = buildPool(16);
+    const poolFile = path.join(tmp, 'pool.bin');
+    writeFileSync(poolFile, serializePool(pool.payloads));
+    const runs = plan();
+    const env = {
+      date: started.toISOString(),
+      node: process.version,
+      cpu: cpuModel(),
+      cores: os.availableParallelism?.() ?? os.cpus().length,
+      pin: pin ? `server on CPU ${pin.server}, generator on CPU ${pin.generator} (taskset)` : 'not pinned (no taskset or < 2 CPUs)',
+      nodeFlags: BASE.nodeFlags.join(' ') || '(none)',
+      glibc: BASE.glibc || '(none)',
+      seconds: SECONDS, warmup: WARMUP, rounds: ROUNDS, inflight: INFLIGHT,
+      pool: { requests: pool.payloads.length, spansPerRequest: pool.spansPerRequest, bytesPerRequest: pool.bytesPerRequest, bytesPerSpan: pool.bytesPerSpan, attributesPerSpan: pool.attributesPerSpan, errorRate: pool.errorRate },
+    };
+    const est = Math.ceil((runs.length * ROUNDS * (WARMUP + SECONDS + 1.5)) / 5) * 5;
+    process.stderr.write(
+      `otel-friction bench: ${runs.length} servers x ${ROUNDS} rounds, ${WARMUP}+${SECONDS} s each (~${est} s); ` +
+        `payload ${pool.bytesPerSpan.toFixed(0)} B/span, ${(pool.bytesPerRequest / 1024).toFixed(0)} KiB/request; ${env.pin}\n`,
+    );
+    const ctx = { tmp, pin, ticks, poolFile, spansPerRequest: pool.spansPerRequest };
+    const results = new Map(runs.map((r) => [r.key, { run: r, samples: [], errors: [] }]));
+    for (let round = 1; round <= ROUNDS; round++) {
+      for (const run of runs) {
+        const slot = results.get(run.key);
+        try {
+          const m = await measure(run, ctx);
+          slot.samples.push(m);
+          process.stderr.write(
+            `  round ${round} ${run.protocol.padEnd(4)} ${run.key.padEnd(28)} ${(m.spansPerSec / 1e3).toFixed(0).padStart(6)} k spans/s  ` +
+              `server ${m.serverCores.toFixed(2)} cores  client ${m.clientCores.toFixed(2)}  ${(m.perCore / 1e3).toFixed(0).padStart(6)} k/core  ${(m.faultsPerSec / 1e3).toFixed(1)} k faults/s  rss ${m.rssMiB.toFixed(0)} MiB` +
+              `${m.verified ? '' : '  UNVERIFIED'}${m.notes.length ? `  [${m.notes.join('; ')}]` : ''}\n`,
+          );
+        } catch (err) {
+          slot.errors.push(String(err.message ?? err).split('\n').slice(0, 6).join(' | '));
+          process.stderr.write(`  round ${round} ${run.protocol} ${run.key}: FAILED ${slot.errors.at(-1)}\n`);
+        }
+      }
+    }
+    const summary = [...results.values()].map(({ run, samples, errors }) => ({
+      run,
+      n: samples.length,
+      errors,
+      spansPerSec: median(samples.map((s) => s.spansPerSec)),
+      serverCores: median(samples.map((s) => s.serverCores)),
+      perCore: median(samples.map((s) => s.perCore)),
+      perCoreRange: samples.length ? [Math.min(...samples.map((s) => s.perCore)), Math.max(...samples.map((s) => s.perCore))] : [NaN, NaN],
+      clientCores: median(samples.map((s) => s.clientCores)),
+      faultsPerSec: median(samples.map((s) => s.faultsPerSec)),
+      rssMiB: median(samples.map((s) => s.rssMiB)),
+      verified: samples.length > 0 && samples.every((s) => s.verified),
+      notes: [...new Set(samples.flatMap((s) => s.notes))],
+    }));
+    const c = checks(summary);
+    process.stdout.write(textReport(env, summary, c));
+    const resultsDir = path.join(HERE, 'results');
+    mkdirSync(resultsDir, { recursive: true });
+    writeFileSync(path.join(resultsDir, 'latest.md'), markdownReport(env, summary, c));
+    writeFileSync(path.join(resultsDir, 'latest.json'), `${JSON.stringify({ env, summary: summary.map(({ run, ...rest }) => ({ key: run.key, section: run.section, protocol: run.protocol, server: run.label, variant: run.variant.name, ...rest })) }, null, 2)}\n`);
+    process.stdout.write(`\nwritten: ${path.relative(ROOT, path.join(resultsDir, 'latest.md'))}\n`);
+  } finally {
+    killAll();
+    rmSync(tmp, { recursive: true, force: true });
+  }
+}
+
+main().catch((err) => {
+  process.stderr.write(`bench failed: ${err.stack ?? err}\n`);
+  killAll();
+  process.exitCode = 1;
+});
