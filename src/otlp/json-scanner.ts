@@ -99,15 +99,17 @@ function anyValueString(v: unknown): string {
   if (!isObject(v)) return '';
   if (typeof v.stringValue === 'string') return v.stringValue;
   if (typeof v.boolValue === 'boolean') return v.boolValue ? 'true' : 'false';
-  if (v.intValue !== undefined) return typeof v.intValue === 'string' ? BigInt(v.intValue).toString() : String(v.intValue);
-  if (v.doubleValue !== undefined) return String(num(v.doubleValue, 'doubleValue'));
+  if (v.intValue != null) return typeof v.intValue === 'string' ? BigInt(v.intValue).toString() : String(v.intValue);
+  if (v.doubleValue != null) return String(num(v.doubleValue, 'doubleValue'));
   if (typeof v.bytesValue === 'string') return v.bytesValue;
   return '';
 }
 
+/** The last attribute with `key` wins, as on the wire path. */
 function attribute(attrs: Json[], key: string): string | undefined {
-  for (const kv of attrs) if (kv.key === key) return anyValueString(kv.value);
-  return undefined;
+  let out: string | undefined;
+  for (const kv of attrs) if (kv.key === key) out = anyValueString(kv.value);
+  return out;
 }
 
 /** Fills `batch` from an OTLP-JSON ExportTraceServiceRequest. */
@@ -255,7 +257,7 @@ function pointJson(dp: Json, p: ScannedPoint): string | null {
   } else if (type === MetricType.EXPONENTIAL_HISTOGRAM) {
     p.scale = Number(int64(dp, 'scale', 'dataPoint'));
     p.zeroCount = Number(int64(dp, 'zeroCount', 'dataPoint'));
-    p.zeroThreshold = dp.zeroThreshold === undefined ? 0 : num(dp.zeroThreshold, 'dataPoint.zeroThreshold');
+    p.zeroThreshold = dp.zeroThreshold == null ? 0 : num(dp.zeroThreshold, 'dataPoint.zeroThreshold');
     const pos = obj(dp, 'positive', 'dataPoint');
     const neg = obj(dp, 'negative', 'dataPoint');
     if (pos) {
@@ -268,8 +270,8 @@ function pointJson(dp: Json, p: ScannedPoint): string | null {
     }
   } else {
     for (const q of list(dp, 'quantileValues', 'dataPoint')) {
-      p.quantiles.push(q.quantile === undefined ? 0 : num(q.quantile, 'quantile'));
-      p.quantileValues.push(q.value === undefined ? 0 : num(q.value, 'value'));
+      p.quantiles.push(q.quantile == null ? 0 : num(q.quantile, 'quantile'));
+      p.quantileValues.push(q.value == null ? 0 : num(q.value, 'value'));
     }
   }
   return null;

@@ -152,6 +152,13 @@ describe('validate', () => {
     expect(runCli(['validate', '--config', file], { FRICTION_TEST_LEVEL: 'chatty' }).status).toBe(1);
   });
 
+  it("accepts the container image's config file", () => {
+    const file = new URL('../../deploy/docker/config.yaml', import.meta.url).pathname;
+    const r = runCli(['validate', '--config', file]);
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+  });
+
   it('rejects unknown arguments with usage and exit 2', () => {
     const r = runCli(['--bogus']);
     expect(r.status).toBe(2);

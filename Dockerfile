@@ -1,0 +1,38 @@
+# syntax=docker/dockerfile:1
+# otel-friction container image. Build: docker build -t otel-friction .
+# No Docker engine runs on the development machines, so this file is kept to standard steps;
+# the image's config file is checked by the test suite (otel-friction validate).
+
+FROM node:20-bookworm-slim AS build
+WORKDIR /src
+COPY package.json package-lock.json ./
+RUN npm ci --ignore-scripts
+COPY tsconfig.json ./
+COPY src ./src
+COPY proto ./proto
+RUN npm run build && npm pack --pack-destination /pkg
+
+FROM node:20-bookworm-slim
+ENV NODE_ENV=production \
+    OTEL_FRICTION_CONFIG=/etc/otel-friction/config.yaml \
+    # Large OTLP request buffers: keep glibc from returning and re-faulting them (PERF-NOTES).
+    GLIBC_TUNABLES=glibc.malloc.trim_threshold=134217728:glibc.malloc.top_pad=67108864:glibc.malloc.mmap_threshold=33554432
+WORKDIR /app
+COPY --from=build /pkg/ /tmp/pkg/
+COPY package-lock.json /tmp/pkg/package-lock.json
+RUN tar -xzf /tmp/pkg/otel-friction-*.tgz --strip-components=1 -C /app \
+ && cp /tmp/pkg/package-lock.json /app/package-lock.json \
+ && npm ci --omit=dev --ignore-scripts \
+ && npm cache clean --force \
+ && rm -rf /tmp/pkg \
+ && mkdir -p /var/lib/otel-friction && chown node:node /var/lib/otel-friction
+COPY deploy/docker/config.yaml /etc/otel-friction/config.yaml
+USER node
+VOLUME ["/var/lib/otel-friction"]
+EXPOSE 4317 4318 13133
+# Node installs its own SIGTERM/SIGINT handlers, so it drains correctly as PID 1; run with
+# `docker run --init` (or a pod) if you want zombie reaping too.
+HEALTHCHECK --interval=10s --timeout=3s --start-period=5s --retries=3 \
+  CMD ["node", "-e", "fetch('http://127.0.0.1:13133/healthz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
+ENTRYPOINT ["node", "/app/dist/cli.js"]
+CMD ["run"]
