@@ -43,9 +43,13 @@ export async function startSidecar(config: FrictionConfig, options: StartOptions
   const logger = options.logger ?? createLogger(config.log.level);
   const health = new HealthState();
   const budget = new InflightBudget(config.limits.max_inflight_bytes_mib * MIB);
-  const metrics = new SelfMetrics({ version: VERSION, inflightBytes: () => budget.bytes });
+  const metrics = new SelfMetrics({ version: VERSION });
   metrics.setInflightLimit(budget.limitBytes);
-  const handler = new ExportHandler(new OtlpDecoder(), metrics, options.consumer);
+  metrics.observe('receiver_inflight_bytes', 'Bytes accepted but not yet processed', () => budget.bytes);
+  const decoder = new OtlpDecoder();
+  metrics.observe('decoder_interned_strings', 'Distinct strings held by the decoder', () => decoder.interner.size);
+  metrics.observe('decoder_interner_resets', 'Times the string table filled up and started over (a sign of unbounded names)', () => decoder.interner.resets);
+  const handler = new ExportHandler(decoder, metrics, options.consumer);
 
   const { grpc: grpcConfig, http: httpConfig } = config.receivers.otlp.protocols;
   const grpc = grpcConfig.enabled

@@ -4,7 +4,8 @@
  * so everything after the decoder is blind to the encoding.
  *
  * JSON.parse already builds objects, so this path is not allocation-free; it is the slow
- * path by nature and the binary path is the one to use at volume. Unknown fields are ignored.
+ * path by nature and the binary path is the one to use at volume. Unknown fields are ignored;
+ * a field set to null counts as absent, as the protobuf JSON mapping says.
  */
 import { LogBatch, MetricType, PointBatch, ScannedPoint, SpanBatch } from './batch.js';
 

@@ -89,7 +89,7 @@ export class ExportHandler {
   private outcome(protocol: Protocol, signal: Signal, accepted: number, rejected: number, reason: string): ExportOutcome {
     this.metrics.items(protocol, signal, accepted, rejected);
     if (rejected === 0) return { rejected: 0, errorMessage: '' };
-    return { rejected, errorMessage: `${rejected} ${ITEM_NAME[signal]} rejected; first: ${reason}` };
+    return { rejected, errorMessage: `${rejected} of ${accepted + rejected} ${ITEM_NAME[signal]} rejected; first: ${reason}` };
   }
 }
 

@@ -34,6 +34,8 @@ export interface GrpcReceiverOptions {
   metrics: SelfMetrics;
   logger: Logger;
   retryAfterSeconds?: number;
+  /** Longest a call may take to deliver its message; it holds in-flight bytes meanwhile. */
+  receiveTimeoutMs?: number;
 }
 
 const ACCEPT_ENCODING = 'identity,deflate,gzip';
@@ -58,9 +60,11 @@ export class GrpcReceiver implements Component {
   private bound: Endpoint | undefined;
   private draining = false;
   private readonly retryAfter: number;
+  private readonly receiveTimeoutMs: number;
 
   constructor(private readonly options: GrpcReceiverOptions) {
     this.retryAfter = options.retryAfterSeconds ?? 1;
+    this.receiveTimeoutMs = options.receiveTimeoutMs ?? 60_000;
     const window = Math.min(options.windowBytes, 2 ** 31 - 1);
     this.server = http2.createServer({
       settings: { initialWindowSize: window, maxConcurrentStreams: options.maxConcurrentStreams },
@@ -124,7 +128,15 @@ export class GrpcReceiver implements Component {
     }
     if (this.draining) return this.fail(stream, signal, GrpcCode.UNAVAILABLE, 'the receiver is shutting down', 'shutting_down', this.retryAfter);
     const call = new Call();
+    const timer = setTimeout(() => {
+      if (call.done) return;
+      call.done = true;
+      release();
+      this.fail(stream, signal, GrpcCode.DEADLINE_EXCEEDED, `request message not received within ${this.receiveTimeoutMs} ms`, 'timeout');
+    }, this.receiveTimeoutMs);
+    timer.unref();
     const release = (): void => {
+      clearTimeout(timer);
       this.options.budget.release(call.reserved);
       call.reserved = 0;
     };

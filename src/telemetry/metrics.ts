@@ -22,6 +22,7 @@ export type RequestOutcome =
   | 'not_found'
   | 'shutting_down'
   | 'canceled'
+  | 'timeout'
   | 'internal_error';
 
 const ITEM_METRIC: Record<Signal, string> = { traces: 'spans', metrics: 'metric_points', logs: 'log_records' };
@@ -34,10 +35,9 @@ export class SelfMetrics {
   private readonly requests: Counter<'protocol' | 'signal' | 'outcome'>;
   private readonly receivedBytes: Counter<'protocol' | 'signal'>;
   private readonly decodeErrors: Counter<'protocol' | 'signal'>;
-  private readonly inflight: Gauge;
   private readonly inflightLimit: Gauge;
 
-  constructor(options: { version?: string; inflightBytes?: () => number } = {}) {
+  constructor(options: { version?: string } = {}) {
     const r = this.registry;
     collectDefaultMetrics({ register: r });
     const mk = <L extends string>(name: string, help: string, labelNames: L[]): Counter<L> =>
@@ -52,16 +52,21 @@ export class SelfMetrics {
     this.requests = mk('receiver_requests_total', 'Export requests by how they ended', ['protocol', 'signal', 'outcome']);
     this.receivedBytes = mk('receiver_received_bytes_total', 'Request body bytes received, as sent (before decompression)', ['protocol', 'signal']);
     this.decodeErrors = mk('decoder_errors_total', 'Requests whose body could not be decoded', ['protocol', 'signal']);
-    const inflightBytes = options.inflightBytes;
-    this.inflight = new Gauge({
-      name: 'otel_friction_receiver_inflight_bytes',
-      help: 'Bytes accepted but not yet processed',
-      registers: [r],
-      collect: inflightBytes ? function (this: Gauge) { this.set(inflightBytes()); } : undefined,
-    });
     this.inflightLimit = new Gauge({ name: 'otel_friction_receiver_inflight_limit_bytes', help: 'limits.max_inflight_bytes_mib in bytes', registers: [r] });
     new Gauge({ name: 'otel_friction_build_info', help: 'Build information', labelNames: ['version'], registers: [r] })
       .set({ version: options.version ?? 'dev' }, 1);
+  }
+
+  /** Adds a gauge read at scrape time (state owned elsewhere: pools, tables, queues). */
+  observe(name: string, help: string, read: () => number): void {
+    new Gauge({
+      name: `otel_friction_${name}`,
+      help,
+      registers: [this.registry],
+      collect() {
+        this.set(read());
+      },
+    });
   }
 
   setInflightLimit(bytes: number): void {

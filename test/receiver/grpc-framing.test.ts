@@ -154,3 +154,36 @@ describe('gRPC framing', () => {
     expect(readMetric(text, 'otel_friction_receiver_requests_total', { protocol: 'grpc', outcome: 'too_large' })).toBe(1);
   });
 });
+
+describe('gRPC receive timeout', () => {
+  it('answers DEADLINE_EXCEEDED to a call that stalls and gives its bytes back', async () => {
+    const budget = new InflightBudget(1024 * 1024);
+    const m = new SelfMetrics();
+    const slowReceiver = new GrpcReceiver({
+      endpoint: { host: '127.0.0.1', port: 0 },
+      maxMessageBytes: 1024 * 1024,
+      maxConcurrentStreams: 10,
+      windowBytes: WINDOW,
+      handler: new ExportHandler(new OtlpDecoder(), m),
+      budget,
+      metrics: m,
+      logger: pino({ level: 'silent' }),
+      receiveTimeoutMs: 200,
+    });
+    await slowReceiver.start();
+    const s = http2.connect(`http://127.0.0.1:${slowReceiver.address?.port}`);
+    try {
+      const stream = s.request({ ':method': 'POST', ':path': GRPC_TRACES, 'content-type': 'application/grpc' });
+      const status = new Promise<string>((resolve) => stream.on('response', (h) => resolve(String(h['grpc-status']))));
+      stream.on('error', () => undefined);
+      stream.write(frame(GOOD).subarray(0, 20));
+      await expect.poll(() => budget.bytes).toBe(GOOD.length);
+      expect(await status).toBe('4');
+      expect(budget.bytes).toBe(0);
+      expect(readMetric((await m.render()).body, 'otel_friction_receiver_requests_total', { outcome: 'timeout' })).toBe(1);
+    } finally {
+      s.destroy();
+      await slowReceiver.shutdown(Date.now() + 1000);
+    }
+  });
+});
