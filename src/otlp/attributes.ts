@@ -79,7 +79,7 @@ export function readAnyValueString(r: WireReader, end: number, interner: StringI
       }
       case 5:
       case 6:
-        r.expect(wt, WireType.LEN, 'AnyValue.array_value');
+        r.expect(wt, WireType.LEN, field === 5 ? 'AnyValue.array_value' : 'AnyValue.kvlist_value');
         r.skip(wt, field);
         out = '';
         break;
