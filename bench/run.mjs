@@ -11,7 +11,10 @@
  *   BENCH_ROUNDS=3         interleaved rounds; medians over rounds
  *   BENCH_INFLIGHT=16      requests in flight per run
  *   BENCH_WINDOW=1         the sidecar gRPC flow-control window section (0 to skip)
- *   BENCH_TUNING=0         1: A/B of GLIBC_TUNABLES and --max-semi-space-size (long)
+ *   BENCH_TUNING=0         1: A/B of GLIBC_TUNABLES and --max-semi-space-size (adds ~16 runs per round)
+ *   BENCH_CONNECTIONS_AB=0 1: A/B of 1, 2, 4 gRPC client connections (adds 6 runs per round)
+ *   BENCH_GRPC_CONNECTIONS=1  HTTP/2 connections the gRPC generator spreads its requests over
+ *   BENCH_MAIN=1           0: skip the main table and window section (run only the A/B sections)
  *   BENCH_NODE_FLAGS=…     node flags for every server (default: DEFAULT_NODE_FLAGS below)
  *   BENCH_GLIBC_TUNABLES=… GLIBC_TUNABLES for every server ('' = none; default below)
  *   BENCH_ONLY=a,b         only these servers (noop,grpcjs,sidecar,naive) — for quick checks
@@ -68,27 +71,55 @@ const SERVERS = {
   'naive-http': { kind: 'naive', protocol: 'http', label: 'naive (protobufjs decode+toObject)' },
 };
 
+const GLIBC_AB = DEFAULT_GLIBC_TUNABLES;
+const SEMI_AB = ['--max-semi-space-size=64'];
+
+/**
+ * A/B sections: for each server, the variants run back to back inside a round (so they see
+ * the same machine weather) and are compared with the first one, round by round.
+ */
+const AB_SECTIONS = {
+  tuning: {
+    enabled: TUNING_SECTION,
+    title: 'GLIBC_TUNABLES / --max-semi-space-size A/B',
+    servers: ['noop-h2', 'sidecar-grpc', 'noop-http', 'sidecar-http'],
+    variants: [
+      { name: 'none', nodeFlags: [], glibc: '' },
+      { name: 'glibc', nodeFlags: [], glibc: GLIBC_AB },
+      { name: 'semi64', nodeFlags: SEMI_AB, glibc: '' },
+      { name: 'glibc+semi64', nodeFlags: SEMI_AB, glibc: GLIBC_AB },
+    ],
+  },
+  connections: {
+    enabled: env.BENCH_CONNECTIONS_AB === '1',
+    title: 'gRPC client connections A/B (same total in flight)',
+    servers: ['noop-h2', 'sidecar-grpc'],
+    variants: [1, 2, 4].map((n) => ({ name: `${n} conn`, connections: n })),
+  },
+};
+
 function plan() {
   const runs = [];
   const add = (key, section, extra = {}) => {
     const s = SERVERS[key];
     if (ONLY && !ONLY.has(s.kind)) return;
-    runs.push({ key: extra.key ?? key, section, ...s, variant: BASE, windowMib: 16, ...extra });
+    runs.push({ key: extra.key ?? key, base: key, section, ...s, variant: BASE, windowMib: 16, connections: GRPC_SESSIONS, ...extra });
   };
-  if (env.BENCH_MAIN !== '0') for (const key of Object.keys(SERVERS)) add(key, 'main');
-  if (WINDOW_SECTION && env.BENCH_MAIN !== '0') add('sidecar-grpc', 'window', { key: 'sidecar-grpc-w64k', windowMib: 0.0625, label: 'otel-friction sidecar, 64 KiB window' });
-  if (TUNING_SECTION) {
-    const glibc = DEFAULT_GLIBC_TUNABLES;
-    const semi = ['--max-semi-space-size=64'];
-    const variants = [
-      { name: 'none', nodeFlags: [], glibc: '' },
-      { name: 'glibc', nodeFlags: [], glibc },
-      { name: 'semi64', nodeFlags: semi, glibc: '' },
-      { name: 'glibc+semi64', nodeFlags: semi, glibc },
-    ];
-    for (const v of variants) {
-      for (const key of ['noop-h2', 'sidecar-grpc', 'noop-http', 'sidecar-http']) {
-        add(key, 'tuning', { key: `${key}@${v.name}`, variant: v });
+  if (env.BENCH_MAIN !== '0') {
+    for (const key of Object.keys(SERVERS)) {
+      add(key, 'main');
+      // The 64 KiB window run sits right after the 16 MiB one it is compared with.
+      if (key === 'sidecar-grpc' && WINDOW_SECTION) {
+        add(key, 'window', { key: 'sidecar-grpc-w64k', windowMib: 0.0625, label: 'otel-friction sidecar, 64 KiB window' });
+      }
+    }
+  }
+  for (const [section, ab] of Object.entries(AB_SECTIONS)) {
+    if (!ab.enabled) continue;
+    for (const key of ab.servers) {
+      for (const v of ab.variants) {
+        const variant = { ...BASE, ...v };
+        add(key, section, { key: `${key}@${v.name}`, variant, connections: v.connections ?? GRPC_SESSIONS });
       }
     }
   }
@@ -203,7 +234,7 @@ async function measure(run, ctx) {
   const server = await startServer(run, ctx.tmp, ctx.pin);
   let gen;
   try {
-    const cfg = { protocol: run.protocol, port: server.port, inflight: INFLIGHT, sessions: GRPC_SESSIONS, poolFile: ctx.poolFile, maxSeconds: WARMUP + SECONDS + 30 };
+    const cfg = { protocol: run.protocol, port: server.port, inflight: INFLIGHT, sessions: run.connections, poolFile: ctx.poolFile, maxSeconds: WARMUP + SECONDS + 30 };
     gen = spawnNode({ script: path.join(HERE, 'generator.mjs'), args: [JSON.stringify(cfg)], cpu: ctx.pin?.generator, ipc: true, cwd: ROOT });
     await waitMessage(gen, 'started', 15000);
     await sleep(WARMUP * 1000);
@@ -296,6 +327,7 @@ async function main() {
       cpu: cpuModel(),
       cores: os.availableParallelism?.() ?? os.cpus().length,
       pin: pin ? `server on CPU ${pin.server}, generator on CPU ${pin.generator} (taskset)` : 'not pinned (no taskset or < 2 CPUs)',
+      connections: GRPC_SESSIONS,
       nodeFlags: BASE.nodeFlags.join(' ') || '(none)',
       glibc: BASE.glibc || '(none)',
       seconds: SECONDS, warmup: WARMUP, rounds: ROUNDS, inflight: INFLIGHT,
@@ -313,7 +345,7 @@ async function main() {
         const slot = results.get(run.key);
         try {
           const m = await measure(run, ctx);
-          slot.samples.push(m);
+          slot.samples.push({ round, ...m });
           process.stderr.write(
             `  round ${round} ${run.protocol.padEnd(4)} ${run.key.padEnd(28)} ${(m.spansPerSec / 1e3).toFixed(0).padStart(6)} k spans/s  ` +
               `server ${m.serverCores.toFixed(2)} cores  client ${m.clientCores.toFixed(2)}  ${(m.perCore / 1e3).toFixed(0).padStart(6)} k/core  ${(m.faultsPerSec / 1e3).toFixed(1)} k faults/s  rss ${m.rssMiB.toFixed(0)} MiB` +
@@ -336,15 +368,17 @@ async function main() {
       clientCores: median(samples.map((s) => s.clientCores)),
       faultsPerSec: median(samples.map((s) => s.faultsPerSec)),
       rssMiB: median(samples.map((s) => s.rssMiB)),
+      samples,
       verified: samples.length > 0 && samples.every((s) => s.verified),
       notes: [...new Set(samples.flatMap((s) => s.notes))],
     }));
     const c = checks(summary);
-    process.stdout.write(textReport(env, summary, c));
+    const sections = Object.entries(AB_SECTIONS).filter(([, ab]) => ab.enabled).map(([id, ab]) => ({ id, title: ab.title }));
+    process.stdout.write(textReport(env, summary, c, sections));
     const resultsDir = path.join(HERE, 'results');
     mkdirSync(resultsDir, { recursive: true });
-    writeFileSync(path.join(resultsDir, 'latest.md'), markdownReport(env, summary, c));
-    writeFileSync(path.join(resultsDir, 'latest.json'), `${JSON.stringify({ env, summary: summary.map(({ run, ...rest }) => ({ key: run.key, section: run.section, protocol: run.protocol, server: run.label, variant: run.variant.name, ...rest })) }, null, 2)}\n`);
+    writeFileSync(path.join(resultsDir, 'latest.md'), markdownReport(env, summary, c, sections));
+    writeFileSync(path.join(resultsDir, 'latest.json'), `${JSON.stringify({ env, summary: summary.map(({ run, ...rest }) => ({ key: run.key, section: run.section, protocol: run.protocol, server: run.label, variant: run.variant.name, windowMib: run.windowMib, connections: run.connections, ...rest })) }, null, 2)}\n`);
     process.stdout.write(`\nwritten: ${path.relative(ROOT, path.join(resultsDir, 'latest.md'))}\n`);
   } finally {
     killAll();

@@ -9,9 +9,26 @@ export function median(values) {
 
 const k = (x) => (Number.isFinite(x) ? `${Math.round(x / 1e3).toLocaleString('en-US')} k` : 'n/a');
 const f2 = (x) => (Number.isFinite(x) ? x.toFixed(2) : 'n/a');
-const ratio = (a, b) => (Number.isFinite(a) && Number.isFinite(b) && b > 0 ? `${(a / b).toFixed(2)}×` : '—');
 
 const find = (summary, key) => summary.find((s) => s.run.key === key);
+
+/**
+ * a/b of `field`, paired by round: the median over rounds of a_r / b_r. Runs of one round are
+ * seconds apart, so this cancels most of the machine's slow drift (the ratio of two medians
+ * would not). Falls back to the ratio of medians when no round has both.
+ */
+export function pairedRatio(a, b, field = 'perCore') {
+  if (!a || !b) return NaN;
+  const byRound = new Map(b.samples.map((s) => [s.round, s[field]]));
+  const ratios = [];
+  for (const s of a.samples) {
+    const d = byRound.get(s.round);
+    if (Number.isFinite(s[field]) && Number.isFinite(d) && d > 0) ratios.push(s[field] / d);
+  }
+  if (ratios.length) return median(ratios);
+  return Number.isFinite(a[field]) && Number.isFinite(b[field]) && b[field] > 0 ? a[field] / b[field] : NaN;
+}
+const x = (r) => (Number.isFinite(r) ? `${r.toFixed(2)}×` : '—');
 
 const TARGETS = [
   { text: 'sidecar ≥ 0.6× no-op per core, gRPC', a: 'sidecar-grpc', b: 'noop-h2', min: 0.6 },
@@ -23,9 +40,7 @@ const TARGETS = [
 /** PASS / MISS (or n/a) per target. Informational only. */
 export function checks(summary) {
   return TARGETS.map((t) => {
-    const a = find(summary, t.a)?.perCore;
-    const b = find(summary, t.b)?.perCore;
-    const value = Number.isFinite(a) && Number.isFinite(b) && b > 0 ? a / b : NaN;
+    const value = pairedRatio(find(summary, t.a), find(summary, t.b));
     return { ...t, value, verdict: Number.isFinite(value) ? (value >= t.min ? 'PASS' : 'MISS') : 'n/a' };
   });
 }
@@ -41,8 +56,8 @@ function mainRows(summary) {
       k(s.spansPerSec),
       f2(s.serverCores),
       k(s.perCore),
-      ratio(s.perCore, noop?.perCore),
-      ratio(s.perCore, naive?.perCore),
+      x(pairedRatio(s, noop)),
+      x(pairedRatio(s, naive)),
       f2(s.clientCores),
       s.n ? `${k(s.perCoreRange[0])}–${k(s.perCoreRange[1])}` : '',
     ]);
@@ -56,17 +71,17 @@ function windowRows(summary) {
   const w64 = find(summary, 'sidecar-grpc-w64k');
   if (!w64) return [];
   return [
-    ['64 KiB (HTTP/2 default)', k(w64.spansPerSec), f2(w64.serverCores), k(w64.perCore), ratio(w64.spansPerSec, w16?.spansPerSec), ratio(w64.perCore, w16?.perCore)],
+    ['64 KiB (HTTP/2 default)', k(w64.spansPerSec), f2(w64.serverCores), k(w64.perCore), x(pairedRatio(w64, w16, 'spansPerSec')), x(pairedRatio(w64, w16))],
     ['16 MiB (sidecar default)', k(w16?.spansPerSec), f2(w16?.serverCores), k(w16?.perCore), '1.00×', '1.00×'],
   ];
 }
 const WINDOW_HEAD = ['sidecar gRPC window', 'spans/s (median)', 'server cores', 'spans/s per core', '× 16 MiB (spans/s)', '× 16 MiB (per core)'];
 
-function tuningRows(summary) {
+function abRows(summary, section) {
   const rows = [];
-  const tuning = summary.filter((s) => s.run.section === 'tuning');
-  for (const s of tuning) {
-    const base = tuning.find((t) => t.run.key === `${s.run.key.split('@')[0]}@none`);
+  const inSection = summary.filter((s) => s.run.section === section);
+  for (const s of inSection) {
+    const base = inSection.find((t) => t.run.base === s.run.base);
     rows.push([
       s.run.protocol === 'grpc' ? 'gRPC' : 'HTTP',
       s.run.kind === 'sidecar' ? 'sidecar' : 'no-op',
@@ -74,17 +89,16 @@ function tuningRows(summary) {
       k(s.spansPerSec),
       f2(s.serverCores),
       k(s.perCore),
-      ratio(s.spansPerSec, base?.spansPerSec),
-      ratio(s.perCore, base?.perCore),
+      x(pairedRatio(s, base, 'spansPerSec')),
+      x(pairedRatio(s, base)),
       Number.isFinite(s.faultsPerSec) ? `${(s.faultsPerSec / 1e3).toFixed(1)} k` : 'n/a',
       Number.isFinite(s.rssMiB) ? `${s.rssMiB.toFixed(0)} MiB` : 'n/a',
       s.n ? `${k(s.perCoreRange[0])}–${k(s.perCoreRange[1])}` : '',
     ]);
   }
-  rows.sort((a, b) => (a[0] + a[1]).localeCompare(b[0] + b[1]));
   return rows;
 }
-const TUNING_HEAD = ['protocol', 'server', 'variant', 'spans/s (median)', 'server cores', 'spans/s per core', '× none (spans/s)', '× none (per core)', 'page faults/s', 'server RSS', 'per-core range'];
+const AB_HEAD = ['protocol', 'server', 'variant', 'spans/s (median)', 'server cores', 'spans/s per core', '× first (spans/s)', '× first (per core)', 'page faults/s', 'server RSS', 'per-core range'];
 
 function textTable(head, rows, textCols = 2) {
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => String(r[i]).length)));
@@ -103,7 +117,7 @@ function header(env) {
     `date ${env.date} · node ${env.node} · CPU ${env.cpu} · ${env.cores} cores · ${env.pin}`,
     `load: ${p.requests} pre-encoded ExportTraceServiceRequest, ${p.spansPerRequest} spans each, ${p.bytesPerSpan.toFixed(0)} bytes/span, ` +
       `${(p.bytesPerRequest / 1024).toFixed(0)} KiB/request, ${p.attributesPerSpan.toFixed(1)} attributes/span, ${(p.errorRate * 100).toFixed(1)}% errors; ` +
-      `${env.inflight} requests in flight`,
+      `${env.inflight} requests in flight (gRPC: over ${env.connections} HTTP/2 connection${env.connections > 1 ? 's' : ''}; HTTP: keep-alive pool)`,
     `runs: ${env.rounds} interleaved rounds × (${env.warmup} s warm-up + ${env.seconds} s measured), medians; ` +
       `server node flags: ${env.nodeFlags}; GLIBC_TUNABLES: ${env.glibc}`,
   ];
@@ -125,27 +139,31 @@ function footnotes(summary) {
   return out;
 }
 
-export function textReport(env, summary, c) {
+export function textReport(env, summary, c, sections = []) {
   const parts = ['', ...header(env), '', textTable(MAIN_HEAD, mainRows(summary)), ''];
   parts.push('targets (per server core, informational):');
   for (const t of c) parts.push(`  ${t.verdict.padEnd(4)} ${t.text}: ${Number.isFinite(t.value) ? `${t.value.toFixed(2)}×` : 'n/a'}`);
   const w = windowRows(summary);
   if (w.length) parts.push('', 'flow-control window (sidecar, gRPC):', textTable(WINDOW_HEAD, w, 1));
-  const t = tuningRows(summary);
-  if (t.length) parts.push('', 'GLIBC_TUNABLES / --max-semi-space-size A/B:', textTable(TUNING_HEAD, t, 3));
+  for (const sec of sections) {
+    const t = abRows(summary, sec.id);
+    if (t.length) parts.push('', `${sec.title} (ratios: per-round paired medians vs the first variant):`, textTable(AB_HEAD, t, 3));
+  }
   const notes = footnotes(summary);
   if (notes.length) parts.push('', 'notes:', ...notes.map((n) => `  - ${n}`));
   return `${parts.join('\n')}\n`;
 }
 
-export function markdownReport(env, summary, c) {
+export function markdownReport(env, summary, c, sections = []) {
   const parts = ['# otel-friction bench — latest run', '', ...header(env).map((l) => `${l}  `), '', mdTable(MAIN_HEAD, mainRows(summary)), ''];
   parts.push('Targets (per server core, informational):', '');
   for (const t of c) parts.push(`- **${t.verdict}** ${t.text}: ${Number.isFinite(t.value) ? `${t.value.toFixed(2)}×` : 'n/a'}`);
   const w = windowRows(summary);
   if (w.length) parts.push('', '## Flow-control window (sidecar, gRPC)', '', mdTable(WINDOW_HEAD, w, 1));
-  const t = tuningRows(summary);
-  if (t.length) parts.push('', '## GLIBC_TUNABLES / --max-semi-space-size A/B', '', mdTable(TUNING_HEAD, t, 3));
+  for (const sec of sections) {
+    const t = abRows(summary, sec.id);
+    if (t.length) parts.push('', `## ${sec.title}`, '', 'Ratios are per-round paired medians against the first variant of the same server.', '', mdTable(AB_HEAD, t, 3));
+  }
   const notes = footnotes(summary);
   if (notes.length) parts.push('', '## Notes', '', ...notes.map((n) => `- ${n}`));
   return `${parts.join('\n')}\n`;

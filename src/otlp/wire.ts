@@ -178,10 +178,22 @@ export class WireReader {
    * stays inside the current message. The cursor is left at the first byte of the payload.
    */
   readLengthEnd(): number {
+    const start = this.pos;
     const len = this.readUint32();
+    // readUint32 keeps the low 32 bits: 2^32 + 5 would read as 5 and parse garbage. A length
+    // needing more than 32 bits is always past the end; only 5+ byte varints can carry one.
+    if (this.pos - start > 4 && this.exceeds32Bits(start)) throw new WireError('length does not fit in 32 bits', start);
     const end = this.pos + len;
     if (end > this.end) throw new WireError(`length ${len} runs past the end of the message`, this.pos);
     return end;
+  }
+
+  /** True when the varint at `[start, this.pos)` has bits set above bit 31. */
+  private exceeds32Bits(start: number): boolean {
+    const buf = this.buf;
+    if ((buf[start + 4] & 0x70) !== 0) return true;
+    for (let i = start + 5; i < this.pos; i++) if ((buf[i] & 0x7f) !== 0) return true;
+    return false;
   }
 
   /** Skips the value of a field with the given wire type (tag already read). */

@@ -198,7 +198,7 @@ describe('TraceScanner', () => {
   });
 
   it('leaves nothing of a previous, larger request in the pooled batch', () => {
-    scan(encodeTraceRequest(generateTraceRequest(7)));
+    expect(scan(encodeTraceRequest(generateTraceRequest(4))).rows.length).toBeGreaterThan(10);
     const small = encodeTraceRequest({ resourceSpans: [{ scopeSpans: [{ spans: [span({ name: 'only' })] }] }] });
     expect(scan(small)).toEqual({ rows: [expect.objectContaining({ name: 'only', serviceName: '', statusCode: 0, kind: 0, isRoot: true, dims: ['', '', '', '', '', ''] })], rejected: 0 });
     expect(batch.rejectReason).toBe('');

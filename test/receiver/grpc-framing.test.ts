@@ -94,7 +94,7 @@ describe('gRPC framing', () => {
 
   it('accepts a message split into single bytes, header included', async () => {
     const f = frame(GOOD);
-    const chunks = [...f.subarray(0, 40)].map((b) => Buffer.from([b]));
+    const chunks: Buffer[] = [...f.subarray(0, 40)].map((b) => Buffer.from([b]));
     chunks.push(f.subarray(40));
     const r = await call(chunks);
     expect(r.status).toBe('0');

@@ -229,7 +229,6 @@ function randomSpan(rng: Random): Obj {
   };
   if (rng.chance(0.6)) span.parentSpanId = rng.chance(0.1) ? new Uint8Array(0) : rng.bytes(8);
   if (rng.chance(0.8)) span.status = { code: rng.chance(0.05) ? 5 : rng.int(0, 2), message: rng.chance(0.3) ? 'boom' : '' };
-  for (const key of ['traceId', 'spanId']) if (span[key] === undefined) delete span[key];
   return span;
 }
 
