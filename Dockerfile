@@ -14,9 +14,7 @@ RUN npm run build && npm pack --pack-destination /pkg
 
 FROM node:20-bookworm-slim
 ENV NODE_ENV=production \
-    OTEL_FRICTION_CONFIG=/etc/otel-friction/config.yaml \
-    # Large OTLP request buffers: keep glibc from returning and re-faulting them (PERF-NOTES).
-    GLIBC_TUNABLES=glibc.malloc.trim_threshold=134217728:glibc.malloc.top_pad=67108864:glibc.malloc.mmap_threshold=33554432
+    OTEL_FRICTION_CONFIG=/etc/otel-friction/config.yaml
 WORKDIR /app
 COPY --from=build /pkg/ /tmp/pkg/
 COPY package-lock.json /tmp/pkg/package-lock.json
@@ -30,9 +28,10 @@ COPY deploy/docker/config.yaml /etc/otel-friction/config.yaml
 USER node
 VOLUME ["/var/lib/otel-friction"]
 EXPOSE 4317 4318 13133
+# --max-semi-space-size=1: see docs/architecture.md ("A small young generation").
 # Node installs its own SIGTERM/SIGINT handlers, so it drains correctly as PID 1; run with
 # `docker run --init` (or a pod) if you want zombie reaping too.
 HEALTHCHECK --interval=10s --timeout=3s --start-period=5s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:13133/healthz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
-ENTRYPOINT ["node", "/app/dist/cli.js"]
+ENTRYPOINT ["node", "--max-semi-space-size=1", "/app/dist/cli.js"]
 CMD ["run"]

@@ -27,6 +27,10 @@ let stopping = false;
 let next = 0;
 let startedSent = false;
 let mark;
+// Latencies (ms) of requests answered inside the measured window, for diagnostics. Bounded.
+const MAX_LATENCIES = 200_000;
+const latencies = [];
+let measuring = false;
 
 function send(msg) {
   if (process.connected) process.send(msg);
@@ -157,8 +161,10 @@ let consecutiveFailures = 0;
 function launch() {
   if (stopping) return;
   counters.inflight++;
+  const t0 = performance.now();
   issue((ok, reason) => {
     counters.inflight--;
+    if (measuring && latencies.length < MAX_LATENCIES) latencies.push(performance.now() - t0);
     if (ok) {
       consecutiveFailures = 0;
       succeeded();
@@ -188,6 +194,8 @@ function finishRun() {
   const m = mark ?? end;
   const seconds = Number(end.t - m.t) / 1e9;
   const cpuSeconds = (end.cpu.user - m.cpu.user + end.cpu.system - m.cpu.system) / 1e6;
+  latencies.sort((a, b) => a - b);
+  const q = (p) => (latencies.length ? latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))] : NaN);
   send({
     evt: 'result',
     windowOk: end.ok - m.ok,
@@ -198,6 +206,7 @@ function finishRun() {
     failedTotal: counters.failed,
     failures: Object.fromEntries([...failures].slice(0, 5)),
     stillInflight: counters.inflight,
+    latencyMs: { p50: q(0.5), p99: q(0.99), max: latencies.at(-1) ?? NaN },
   });
   agent.destroy();
   for (const s of sessions) s?.destroy();
@@ -207,9 +216,11 @@ function finishRun() {
 process.on('message', (msg) => {
   if (msg === 'mark') {
     mark = snapshot();
+    measuring = true;
     send({ evt: 'marked' });
   } else if (msg === 'stop') {
     end = snapshot();
+    measuring = false;
     stopping = true;
     if (counters.inflight === 0) finishRun();
     // In-flight requests get a bounded time to finish; they do not count in the window.

@@ -7,16 +7,20 @@
  * See bench/README.md for what the numbers mean.
  *
  * Environment:
- *   BENCH_SECONDS=4        measured seconds per run (after BENCH_WARMUP=1 s of warm-up)
- *   BENCH_ROUNDS=3         interleaved rounds; medians over rounds
+ *   BENCH_SECONDS=3        measured seconds per run (after BENCH_WARMUP=1 s of warm-up)
+ *   BENCH_ROUNDS=5         interleaved rounds; medians over rounds
+ *   BENCH_MAX_MINUTES=10   hard budget: no new run starts after this
+ *   BENCH_MAX_OTHER_LOAD=0.15  repeat a run (up to BENCH_RETRIES=2 times, BENCH_RETRY_BUDGET
+ *                          = 25% of all runs in total) when other processes used more than
+ *                          this share of a pinned CPU during its window
  *   BENCH_INFLIGHT=16      requests in flight per run
  *   BENCH_WINDOW=1         the sidecar gRPC flow-control window section (0 to skip)
- *   BENCH_TUNING=0         1: A/B of GLIBC_TUNABLES and --max-semi-space-size (adds ~16 runs per round)
+ *   BENCH_TUNING=0         1: A/B of GLIBC_TUNABLES and --max-semi-space-size (adds 20 runs per round)
  *   BENCH_CONNECTIONS_AB=0 1: A/B of 1, 2, 4 gRPC client connections (adds 6 runs per round)
  *   BENCH_GRPC_CONNECTIONS=1  HTTP/2 connections the gRPC generator spreads its requests over
  *   BENCH_MAIN=1           0: skip the main table and window section (run only the A/B sections)
  *   BENCH_NODE_FLAGS=…     node flags for every server (default: DEFAULT_NODE_FLAGS below)
- *   BENCH_GLIBC_TUNABLES=… GLIBC_TUNABLES for every server ('' = none; default below)
+ *   BENCH_GLIBC_TUNABLES=… GLIBC_TUNABLES for every server (default: none)
  *   BENCH_ONLY=a,b         only these servers (noop,grpcjs,sidecar,naive) — for quick checks
  *   BENCH_NO_PIN=1         do not pin with taskset
  */
@@ -27,7 +31,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { buildPool, serializePool } from './lib/payload.mjs';
 import {
-  clockTicks, freePorts, installExitHooks, killAll, pinning, procStat, sleep, spawnNode, stopChild, waitForOutput,
+  clockTicks, freePorts, installExitHooks, killAll, pinning, procStat, cpuShare, cpuTimes, sleep, spawnNode, stopChild, waitForOutput,
 } from './lib/proc.mjs';
 import { checks, markdownReport, median, textReport } from './lib/report.mjs';
 
@@ -35,17 +39,32 @@ const HERE = path.dirname(fileURLToPath(import.meta.url));
 const ROOT = path.resolve(HERE, '..');
 const env = process.env;
 
-/** Measured on this machine class, see bench/README.md ("Node flags and malloc tuning"). */
-export const DEFAULT_NODE_FLAGS = '--max-semi-space-size=64';
-export const DEFAULT_GLIBC_TUNABLES = 'glibc.malloc.trim_threshold=268435456:glibc.malloc.top_pad=67108864:glibc.malloc.mmap_threshold=33554432';
+/**
+ * Node flags and GLIBC_TUNABLES for every server process, the same for all so the comparison
+ * stays fair. `--max-semi-space-size=1` is how the sidecar is deployed (bin shebang, npm start,
+ * Dockerfile): with a zero-allocation decoder the young generation hardly fills, so the
+ * receive buffers' external memory piles up until V8 runs full mark-compacts; a small young
+ * generation frees them in cheap scavenges instead (2-2.5x the sidecar's gRPC spans/s per
+ * core here; the no-op servers are unchanged or slightly faster). The malloc tunables and
+ * --max-semi-space-size=64 changed nothing beyond the noise (bench/README.md).
+ */
+export const DEFAULT_NODE_FLAGS = '--max-semi-space-size=1';
+export const DEFAULT_GLIBC_TUNABLES = '';
+/** The PERF-NOTES malloc tuning: no trimming below 256 MiB, 64 MiB top pad, mmap only ≥ 32 MiB. */
+export const GLIBC_TUNED = 'glibc.malloc.trim_threshold=268435456:glibc.malloc.top_pad=67108864:glibc.malloc.mmap_threshold=33554432';
 
 const num = (v, d, min, max) => {
   const n = Number(v);
   return Number.isFinite(n) && v !== undefined && v !== '' ? Math.min(max, Math.max(min, n)) : d;
 };
-const SECONDS = num(env.BENCH_SECONDS, 4, 0.5, 60);
+const SECONDS = num(env.BENCH_SECONDS, 3, 0.5, 60);
 const WARMUP = num(env.BENCH_WARMUP, 1, 0, 30);
-const ROUNDS = Math.round(num(env.BENCH_ROUNDS, 3, 1, 20));
+const ROUNDS = Math.round(num(env.BENCH_ROUNDS, 5, 1, 20));
+// Whatever the settings, the bench stops starting runs after this long (the table shows what ran).
+const MAX_MINUTES = num(env.BENCH_MAX_MINUTES, 10, 0.5, 120);
+// Foreign CPU use (other processes, kernel work) on a pinned CPU above which a run is repeated.
+const MAX_OTHER_LOAD = num(env.BENCH_MAX_OTHER_LOAD, 0.15, 0, 1);
+const RETRIES = Math.round(num(env.BENCH_RETRIES, 2, 0, 5));
 const INFLIGHT = Math.round(num(env.BENCH_INFLIGHT, 16, 1, 256));
 const GRPC_SESSIONS = Math.round(num(env.BENCH_GRPC_CONNECTIONS, 1, 1, 64));
 const WINDOW_SECTION = env.BENCH_WINDOW !== '0';
@@ -71,7 +90,9 @@ const SERVERS = {
   'naive-http': { kind: 'naive', protocol: 'http', label: 'naive (protobufjs decode+toObject)' },
 };
 
-const GLIBC_AB = DEFAULT_GLIBC_TUNABLES;
+const GLIBC_AB = GLIBC_TUNED;
+// Same idea, smaller footprint: 1 MiB mmap threshold keeps ~220 KB request buffers on the heap.
+const GLIBC_MILD = 'glibc.malloc.trim_threshold=33554432:glibc.malloc.top_pad=8388608:glibc.malloc.mmap_threshold=1048576';
 const SEMI_AB = ['--max-semi-space-size=64'];
 
 /**
@@ -88,6 +109,7 @@ const AB_SECTIONS = {
       { name: 'glibc', nodeFlags: [], glibc: GLIBC_AB },
       { name: 'semi64', nodeFlags: SEMI_AB, glibc: '' },
       { name: 'glibc+semi64', nodeFlags: SEMI_AB, glibc: GLIBC_AB },
+      { name: 'glibc-mild', nodeFlags: [], glibc: GLIBC_MILD },
     ],
   },
   connections: {
@@ -240,11 +262,16 @@ async function measure(run, ctx) {
     await sleep(WARMUP * 1000);
     const pid = server.child.pid;
     const s0 = procStat(pid);
+    const k0 = cpuTimes();
     const t0 = process.hrtime.bigint();
     gen.send('mark');
     await waitMessage(gen, 'marked', 5000);
     await sleep(SECONDS * 1000);
+    if (server.child.exitCode !== null || server.child.signalCode !== null) {
+      throw new Error(`server exited during the measured window (${server.child.exitCode ?? server.child.signalCode}): ${server.child.output.slice(-500)}`);
+    }
     const s1 = procStat(pid);
+    const k1 = cpuTimes();
     const t1 = process.hrtime.bigint();
     gen.send('stop');
     const res = await waitMessage(gen, 'result', 15000);
@@ -259,10 +286,22 @@ async function measure(run, ctx) {
       clientCores: res.clientCores,
       faultsPerSec: (s1.minflt - s0.minflt) / wall,
       rssMiB: s1.rss / (1024 * 1024),
+      latencyMs: res.latencyMs,
+      // Whole-CPU view (all processes, kernel softirqs included) of the two pinned CPUs.
+      serverCpu: ctx.pin ? cpuShare(k0, k1, ctx.pin.server) : undefined,
+      generatorCpu: ctx.pin ? cpuShare(k0, k1, ctx.pin.generator) : undefined,
+      serverCpuOther: NaN,
+      generatorCpuOther: NaN,
       failed: res.failedTotal,
       failures: res.failures,
       notes: [],
     };
+    if (out.serverCpu) {
+      // CPU time on the pinned CPUs that our server / generator processes did not use: other
+      // tenants of the machine, plus kernel loopback work (softirqs) charged to no process.
+      out.serverCpuOther = Math.max(0, out.serverCpu.busy - serverCores);
+      out.generatorCpuOther = Math.max(0, out.generatorCpu.busy - res.clientCores);
+    }
     if (res.failedTotal > 0) out.notes.push(`${res.failedTotal} failed requests: ${JSON.stringify(res.failures)}`);
     if (res.stillInflight > 0) out.notes.push(`${res.stillInflight} requests still in flight at stop`);
     const sent = res.okTotal * ctx.spansPerRequest;
@@ -273,7 +312,7 @@ async function measure(run, ctx) {
       out.verified = accepted === sent && refused === 0;
       if (!out.verified) out.notes.push(`sidecar accepted ${accepted} spans (refused ${refused}) but the generator got OK for ${sent}`);
     }
-    const stop = await stopServer(server.child);
+    const stop = await stopChild(server.child, 5000);
     if (run.kind !== 'sidecar') {
       const m = /STATS (\{.*\})/.exec(server.child.output);
       const stats = m ? JSON.parse(m[1]) : undefined;
@@ -290,9 +329,8 @@ async function measure(run, ctx) {
   }
 }
 
-async function stopServer(child) {
-  return stopChild(child, 5000);
-}
+const fmtMs = (v) => (Number.isFinite(v) ? (v < 10 ? v.toFixed(1) : v.toFixed(0)) : '-');
+const pct = (v) => (Number.isFinite(v) ? `${Math.round(v * 100)}%` : '-');
 
 // --- main --------------------------------------------------------------------------------------
 function cpuModel() {
@@ -321,7 +359,7 @@ async function main() {
     const poolFile = path.join(tmp, 'pool.bin');
     writeFileSync(poolFile, serializePool(pool.payloads));
     const runs = plan();
-    const env = {
+    const info = {
       date: started.toISOString(),
       node: process.version,
       cpu: cpuModel(),
@@ -330,25 +368,52 @@ async function main() {
       connections: GRPC_SESSIONS,
       nodeFlags: BASE.nodeFlags.join(' ') || '(none)',
       glibc: BASE.glibc || '(none)',
-      seconds: SECONDS, warmup: WARMUP, rounds: ROUNDS, inflight: INFLIGHT,
+      seconds: SECONDS, warmup: WARMUP, rounds: ROUNDS, inflight: INFLIGHT, maxOtherLoad: MAX_OTHER_LOAD, retries: RETRIES,
       pool: { requests: pool.payloads.length, spansPerRequest: pool.spansPerRequest, bytesPerRequest: pool.bytesPerRequest, bytesPerSpan: pool.bytesPerSpan, attributesPerSpan: pool.attributesPerSpan, errorRate: pool.errorRate },
     };
     const est = Math.ceil((runs.length * ROUNDS * (WARMUP + SECONDS + 1.5)) / 5) * 5;
     process.stderr.write(
       `otel-friction bench: ${runs.length} servers x ${ROUNDS} rounds, ${WARMUP}+${SECONDS} s each (~${est} s); ` +
-        `payload ${pool.bytesPerSpan.toFixed(0)} B/span, ${(pool.bytesPerRequest / 1024).toFixed(0)} KiB/request; ${env.pin}\n`,
+        `payload ${pool.bytesPerSpan.toFixed(0)} B/span, ${(pool.bytesPerRequest / 1024).toFixed(0)} KiB/request; ${info.pin}\n`,
     );
     const ctx = { tmp, pin, ticks, poolFile, spansPerRequest: pool.spansPerRequest };
     const results = new Map(runs.map((r) => [r.key, { run: r, samples: [], errors: [] }]));
+    const deadline = Date.now() + MAX_MINUTES * 60_000;
+    let skipped = 0;
+    let retried = 0;
+    // Repeats are capped for the whole bench too, so a busy machine costs at most ~25% more time.
+    const retryBudget = Math.round(num(process.env.BENCH_RETRY_BUDGET, Math.ceil(runs.length * ROUNDS * 0.25), 0, 1000));
     for (let round = 1; round <= ROUNDS; round++) {
       for (const run of runs) {
+        if (Date.now() > deadline) {
+          skipped++;
+          continue;
+        }
         const slot = results.get(run.key);
         try {
-          const m = await measure(run, ctx);
+          // A run during which other tenants of the machine took a pinned CPU is repeated
+          // (bounded); the attempt with the least foreign load is kept.
+          let m;
+          for (let attempt = 0; attempt <= RETRIES; attempt++) {
+            let a;
+            try {
+              a = await measure(run, ctx);
+            } catch (err) {
+              if (m) break; // keep the earlier, complete attempt
+              throw err;
+            }
+            const other = Math.max(a.serverCpuOther || 0, a.generatorCpuOther || 0);
+            if (!m || other < Math.max(m.serverCpuOther || 0, m.generatorCpuOther || 0)) m = { ...a, attempts: attempt + 1 };
+            if (other <= MAX_OTHER_LOAD || Date.now() > deadline || retried >= retryBudget) break;
+            process.stderr.write(`  round ${round} ${run.key}: ${pct(other)} of a pinned CPU used by other processes; repeating\n`);
+            retried++;
+          }
           slot.samples.push({ round, ...m });
           process.stderr.write(
             `  round ${round} ${run.protocol.padEnd(4)} ${run.key.padEnd(28)} ${(m.spansPerSec / 1e3).toFixed(0).padStart(6)} k spans/s  ` +
-              `server ${m.serverCores.toFixed(2)} cores  client ${m.clientCores.toFixed(2)}  ${(m.perCore / 1e3).toFixed(0).padStart(6)} k/core  ${(m.faultsPerSec / 1e3).toFixed(1)} k faults/s  rss ${m.rssMiB.toFixed(0)} MiB` +
+              `server ${m.serverCores.toFixed(2)} cores  client ${m.clientCores.toFixed(2)}  ${(m.perCore / 1e3).toFixed(0).padStart(6)} k/core  ${(m.faultsPerSec / 1e3).toFixed(1)} k faults/s  rss ${m.rssMiB.toFixed(0)} MiB  ` +
+              `lat p50/p99/max ${fmtMs(m.latencyMs.p50)}/${fmtMs(m.latencyMs.p99)}/${fmtMs(m.latencyMs.max)} ms` +
+              (m.serverCpu ? `  other load on CPUs ${pct(m.serverCpuOther)}/${pct(m.generatorCpuOther)}` : '') +
               `${m.verified ? '' : '  UNVERIFIED'}${m.notes.length ? `  [${m.notes.join('; ')}]` : ''}\n`,
           );
         } catch (err) {
@@ -357,12 +422,16 @@ async function main() {
         }
       }
     }
+    info.retried = retried;
+    info.retryBudget = retryBudget;
+    if (skipped) process.stderr.write(`  BENCH_MAX_MINUTES=${MAX_MINUTES} reached: ${skipped} runs skipped\n`);
     const summary = [...results.values()].map(({ run, samples, errors }) => ({
       run,
       n: samples.length,
       errors,
       spansPerSec: median(samples.map((s) => s.spansPerSec)),
       serverCores: median(samples.map((s) => s.serverCores)),
+      otherLoad: Math.max(median(samples.map((s) => s.serverCpuOther)), median(samples.map((s) => s.generatorCpuOther))),
       perCore: median(samples.map((s) => s.perCore)),
       perCoreRange: samples.length ? [Math.min(...samples.map((s) => s.perCore)), Math.max(...samples.map((s) => s.perCore))] : [NaN, NaN],
       clientCores: median(samples.map((s) => s.clientCores)),
@@ -374,11 +443,11 @@ async function main() {
     }));
     const c = checks(summary);
     const sections = Object.entries(AB_SECTIONS).filter(([, ab]) => ab.enabled).map(([id, ab]) => ({ id, title: ab.title }));
-    process.stdout.write(textReport(env, summary, c, sections));
+    process.stdout.write(textReport(info, summary, c, sections));
     const resultsDir = path.join(HERE, 'results');
     mkdirSync(resultsDir, { recursive: true });
-    writeFileSync(path.join(resultsDir, 'latest.md'), markdownReport(env, summary, c, sections));
-    writeFileSync(path.join(resultsDir, 'latest.json'), `${JSON.stringify({ env, summary: summary.map(({ run, ...rest }) => ({ key: run.key, section: run.section, protocol: run.protocol, server: run.label, variant: run.variant.name, windowMib: run.windowMib, connections: run.connections, ...rest })) }, null, 2)}\n`);
+    writeFileSync(path.join(resultsDir, 'latest.md'), markdownReport(info, summary, c, sections));
+    writeFileSync(path.join(resultsDir, 'latest.json'), `${JSON.stringify({ env: info, summary: summary.map(({ run, ...rest }) => ({ key: run.key, section: run.section, protocol: run.protocol, server: run.label, variant: run.variant.name, windowMib: run.windowMib, connections: run.connections, ...rest })) }, null, 2)}\n`);
     process.stdout.write(`\nwritten: ${path.relative(ROOT, path.join(resultsDir, 'latest.md'))}\n`);
   } finally {
     killAll();

@@ -1,4 +1,4 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S node --max-semi-space-size=1
 /**
  * Command line: `otel-friction [run] [--config FILE]`, `otel-friction validate --config FILE`.
  * The config file may also come from OTEL_FRICTION_CONFIG; without one, embedded defaults.

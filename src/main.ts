@@ -9,6 +9,7 @@ import { HealthState } from './admin/health.js';
 import { type Endpoint, type FrictionConfig, formatEndpoint } from './config/index.js';
 import { type Component, once } from './lifecycle/component.js';
 import { OtlpDecoder } from './otlp/decoder.js';
+import { BufferPool } from './receiver/buffer-pool.js';
 import { ExportHandler, type TelemetryConsumer } from './receiver/export-handler.js';
 import { GrpcReceiver } from './receiver/grpc-receiver.js';
 import { HttpReceiver } from './receiver/http-receiver.js';
@@ -46,6 +47,8 @@ export async function startSidecar(config: FrictionConfig, options: StartOptions
   const metrics = new SelfMetrics({ version: VERSION });
   metrics.setInflightLimit(budget.limitBytes);
   metrics.observe('receiver_inflight_bytes', 'Bytes accepted but not yet processed', () => budget.bytes);
+  const buffers = new BufferPool();
+  metrics.observe('receiver_pooled_buffer_bytes', 'Idle request buffers kept for reuse', () => buffers.idle);
   const decoder = new OtlpDecoder();
   metrics.observe('decoder_interned_strings', 'Distinct strings held by the decoder', () => decoder.interner.size);
   metrics.observe('decoder_interner_resets', 'Times the string table filled up and started over (a sign of unbounded names)', () => decoder.interner.resets);
@@ -58,11 +61,11 @@ export async function startSidecar(config: FrictionConfig, options: StartOptions
         maxMessageBytes: Math.floor(grpcConfig.max_recv_msg_size_mib * MIB),
         maxConcurrentStreams: grpcConfig.max_concurrent_streams,
         windowBytes: Math.floor(grpcConfig.flow_control_window_mib * MIB),
-        handler, budget, metrics, logger,
+        handler, budget, buffers, metrics, logger,
       })
     : undefined;
   const http = httpConfig.enabled
-    ? new HttpReceiver({ endpoint: httpConfig.endpoint, maxBodyBytes: Math.floor(httpConfig.max_request_body_size_mib * MIB), handler, budget, metrics, logger })
+    ? new HttpReceiver({ endpoint: httpConfig.endpoint, maxBodyBytes: Math.floor(httpConfig.max_request_body_size_mib * MIB), handler, budget, buffers, metrics, logger })
     : undefined;
   const admin = new AdminServer({ endpoint: config.admin.endpoint, health, metrics, logger });
   const receivers: Component[] = [grpc, http].filter((r): r is GrpcReceiver | HttpReceiver => r !== undefined);

@@ -186,3 +186,30 @@ export async function stopChild(child, graceMs = 5000) {
 }
 
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+/** Per-CPU jiffies from /proc/stat: { [cpu]: { busy, idle, steal } } (idle includes iowait). */
+export function cpuTimes() {
+  const out = {};
+  try {
+    for (const line of readFileSync('/proc/stat', 'utf8').split('\n')) {
+      const m = /^cpu(\d+)\s+(.*)$/.exec(line);
+      if (!m) continue;
+      const [user, nice, system, idle, iowait, irq, softirq, steal] = m[2].split(/\s+/).map(Number);
+      out[m[1]] = { busy: user + nice + system + irq + softirq, idle: idle + iowait, steal };
+    }
+  } catch {
+    // not Linux
+  }
+  return out;
+}
+
+/** Busy and steal fraction of one CPU between two cpuTimes() snapshots. */
+export function cpuShare(a, b, cpu) {
+  const x = a[cpu];
+  const y = b[cpu];
+  if (!x || !y) return { busy: NaN, steal: NaN };
+  const busy = y.busy - x.busy;
+  const steal = y.steal - x.steal;
+  const total = busy + (y.idle - x.idle) + steal;
+  return total > 0 ? { busy: busy / total, steal: steal / total } : { busy: NaN, steal: NaN };
+}

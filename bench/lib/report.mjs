@@ -120,6 +120,7 @@ function header(env) {
       `${env.inflight} requests in flight (gRPC: over ${env.connections} HTTP/2 connection${env.connections > 1 ? 's' : ''}; HTTP: keep-alive pool)`,
     `runs: ${env.rounds} interleaved rounds × (${env.warmup} s warm-up + ${env.seconds} s measured), medians; ` +
       `server node flags: ${env.nodeFlags}; GLIBC_TUNABLES: ${env.glibc}`,
+    `runs repeated because other processes used > ${Math.round(env.maxOtherLoad * 100)}% of a pinned CPU: ${env.retried ?? 0} (at most ${env.retries} per run, ${env.retryBudget} in all)`,
   ];
 }
 
@@ -128,6 +129,10 @@ function footnotes(summary) {
   for (const s of summary) {
     if (s.errors.length) out.push(`${s.run.key}: ${s.errors.length} run(s) failed: ${s.errors[0]}`);
     for (const n of s.notes) out.push(`${s.run.key}: ${n}`);
+  }
+  const loaded = summary.filter((s) => Number.isFinite(s.otherLoad) && s.otherLoad > 0.15);
+  if (loaded.length) {
+    out.push(`other processes used > 15% of a pinned CPU (median) during: ${loaded.map((s) => s.run.key).join(', ')} — treat those rows with care.`);
   }
   const clientBound = summary.filter((s) => s.run.section === 'main' && s.clientCores >= 0.9 && s.serverCores < 0.9);
   if (clientBound.length) {

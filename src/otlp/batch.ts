@@ -69,7 +69,7 @@ export class SpanBatch {
       s = new ScannedSpan();
       this.spans.push(s);
     }
-    s.dims.length = dimCount;
+    if (s.dims.length !== dimCount) s.dims.length = dimCount;
     this.length++;
     return s;
   }

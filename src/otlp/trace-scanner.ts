@@ -18,6 +18,15 @@ import { StringInterner } from './interner.js';
 import { WireReader, WireType, isAllZero, readTag, WireError } from './wire.js';
 
 const SERVICE_NAME = new KeySet(['service.name']);
+// Span fields as their one-byte tags: (field number << 3) | wire type.
+const TAG_TRACE_ID = (1 << 3) | WireType.LEN;
+const TAG_SPAN_ID = (2 << 3) | WireType.LEN;
+const TAG_PARENT_SPAN_ID = (4 << 3) | WireType.LEN;
+const TAG_NAME = (5 << 3) | WireType.LEN;
+const TAG_KIND = (6 << 3) | WireType.VARINT;
+const TAG_START = (7 << 3) | WireType.I64;
+const TAG_END = (8 << 3) | WireType.I64;
+const TAG_ATTRIBUTES = (9 << 3) | WireType.LEN;
 
 /** What the scanner extracts beyond the fixed span fields. */
 export interface ScanOptions {
@@ -35,6 +44,8 @@ export class TraceScanner {
   private readonly resourceDims: string[];
   private readonly kv = { key: '', value: '' };
   private serviceName = '';
+  private traceIdLen = 0;
+  private spanIdLen = 0;
 
   constructor(options: ScanOptions = {}) {
     this.interner = options.interner ?? new StringInterner();
@@ -145,8 +156,15 @@ export class TraceScanner {
     r.end = outerEnd;
   }
 
+  /**
+   * The per-span loop, the hottest code in the sidecar. The cursor lives in locals and the
+   * common tags (one byte, known field, right wire type) are matched whole, so a span costs a
+   * few byte reads per field; anything unusual falls back to the WireReader, which also
+   * produces the errors.
+   */
   private span(end: number, batch: SpanBatch): void {
     const r = this.r;
+    const buf = r.buf;
     const outerEnd = r.end;
     r.end = end;
     const s: ScannedSpan = batch.next(this.dims.size);
@@ -158,87 +176,150 @@ export class TraceScanner {
     s.isRoot = true;
     const dims = s.dims;
     for (let i = 0; i < dims.length; i++) dims[i] = this.resourceDims[i];
-    let traceIdLen = 0;
-    let spanIdLen = 0;
-    while (r.pos < end) {
-      const tag = readTag(r);
-      const wt = tag & 7;
-      switch (tag >>> 3) {
-        case 1: {
-          r.expect(wt, WireType.LEN, 'Span.trace_id');
-          const e = r.readLengthEnd();
-          s.traceIdOffset = r.pos;
-          traceIdLen = e - r.pos;
-          r.pos = e;
-          break;
-        }
-        case 2: {
-          r.expect(wt, WireType.LEN, 'Span.span_id');
-          const e = r.readLengthEnd();
-          s.spanIdOffset = r.pos;
-          spanIdLen = e - r.pos;
-          r.pos = e;
-          break;
-        }
-        case 4: {
-          r.expect(wt, WireType.LEN, 'Span.parent_span_id');
-          const e = r.readLengthEnd();
-          s.isRoot = e === r.pos;
-          r.pos = e;
-          break;
-        }
-        case 5: {
-          r.expect(wt, WireType.LEN, 'Span.name');
-          const e = r.readLengthEnd();
-          s.name = this.interner.intern(r.buf, r.pos, e);
-          r.pos = e;
-          break;
-        }
-        case 6:
-          r.expect(wt, WireType.VARINT, 'Span.kind');
-          s.kind = r.readUint32() | 0;
-          break;
-        case 7:
-          r.expect(wt, WireType.I64, 'Span.start_time_unix_nano');
-          r.readFixed64();
-          s.startHi = r.hi;
-          s.startLo = r.lo;
-          break;
-        case 8:
-          r.expect(wt, WireType.I64, 'Span.end_time_unix_nano');
-          r.readFixed64();
-          s.endHi = r.hi;
-          s.endLo = r.lo;
-          break;
-        case 9: {
-          r.expect(wt, WireType.LEN, 'Span.attributes');
-          const e = r.readLengthEnd();
-          if (this.dims.size > 0) {
-            const d = readKeyValue(r, e, this.dims, this.interner, this.kv);
-            if (d >= 0) dims[d] = this.kv.value;
+    this.traceIdLen = 0;
+    this.spanIdLen = 0;
+    const skipAttributes = this.dims.size === 0;
+    let pos = r.pos;
+    while (pos < end) {
+      const tag = buf[pos];
+      if ((tag & 7) === WireType.LEN && tag < 0x80) {
+        // Length-delimited field with a one-byte tag and (nearly always) a one-byte length.
+        const len = buf[pos + 1];
+        const e = pos + 2 + len;
+        if (len < 0x80 && e <= end) {
+          switch (tag) {
+            case TAG_ATTRIBUTES:
+              // The bulk of a span: attributes nobody asked for, skipped by their length.
+              if (!skipAttributes) break;
+              pos = e;
+              continue;
+            case TAG_TRACE_ID:
+              s.traceIdOffset = pos + 2;
+              this.traceIdLen = len;
+              pos = e;
+              continue;
+            case TAG_SPAN_ID:
+              s.spanIdOffset = pos + 2;
+              this.spanIdLen = len;
+              pos = e;
+              continue;
+            case TAG_PARENT_SPAN_ID:
+              s.isRoot = len === 0;
+              pos = e;
+              continue;
+            case TAG_NAME:
+              s.name = this.interner.intern(buf, pos + 2, e);
+              pos = e;
+              continue;
           }
-          r.pos = e;
-          break;
         }
-        case 15: {
-          r.expect(wt, WireType.LEN, 'Span.status');
-          const e = r.readLengthEnd();
-          s.statusCode = this.status(e);
-          r.pos = e;
-          break;
+      } else if ((tag === TAG_START || tag === TAG_END) && pos + 9 <= end) {
+        const lo = buf[pos + 1] + buf[pos + 2] * 0x100 + buf[pos + 3] * 0x10000 + buf[pos + 4] * 0x1000000;
+        const hi = buf[pos + 5] + buf[pos + 6] * 0x100 + buf[pos + 7] * 0x10000 + buf[pos + 8] * 0x1000000;
+        if (tag === TAG_START) {
+          s.startLo = lo;
+          s.startHi = hi;
+        } else {
+          s.endLo = lo;
+          s.endHi = hi;
         }
-        default:
-          r.skip(wt, tag >>> 3);
+        pos += 9;
+        continue;
+      } else if (tag === TAG_KIND && buf[pos + 1] < 0x80 && pos + 2 <= end) {
+        s.kind = buf[pos + 1];
+        pos += 2;
+        continue;
       }
+      // Everything else (status, flags, events, links, long lengths, malformed input).
+      r.pos = pos;
+      this.spanField(s, end, dims);
+      pos = r.pos;
     }
-    if (r.pos !== end) throw new WireError('Span overruns its length', r.pos);
+    const traceIdLen = this.traceIdLen;
+    const spanIdLen = this.spanIdLen;
+    r.pos = pos;
     r.end = outerEnd;
     s.durationNs = (s.endHi - s.startHi) * 4294967296 + (s.endLo - s.startLo);
-    if (traceIdLen !== 16 || isAllZero(r.buf, s.traceIdOffset, 16)) {
+    if (traceIdLen !== 16 || isAllZero(buf, s.traceIdOffset, 16)) {
       batch.dropLast(traceIdLen !== 16 ? `invalid trace_id length ${traceIdLen} (want 16 bytes)` : 'trace_id is all zeros');
-    } else if (spanIdLen !== 8 || isAllZero(r.buf, s.spanIdOffset, 8)) {
+    } else if (spanIdLen !== 8 || isAllZero(buf, s.spanIdOffset, 8)) {
       batch.dropLast(spanIdLen !== 8 ? `invalid span_id length ${spanIdLen} (want 8 bytes)` : 'span_id is all zeros');
     }
+  }
+
+  /** Reads one field of a span at `r.pos`; id lengths go to traceIdLen / spanIdLen. */
+  private spanField(s: ScannedSpan, end: number, dims: string[]): void {
+    const r = this.r;
+    const tag = readTag(r);
+    const wt = tag & 7;
+    switch (tag >>> 3) {
+      case 1: {
+        r.expect(wt, WireType.LEN, 'Span.trace_id');
+        const e = r.readLengthEnd();
+        s.traceIdOffset = r.pos;
+        this.traceIdLen = e - r.pos;
+        r.pos = e;
+        break;
+      }
+      case 2: {
+        r.expect(wt, WireType.LEN, 'Span.span_id');
+        const e = r.readLengthEnd();
+        s.spanIdOffset = r.pos;
+        this.spanIdLen = e - r.pos;
+        r.pos = e;
+        break;
+      }
+      case 4: {
+        r.expect(wt, WireType.LEN, 'Span.parent_span_id');
+        const e = r.readLengthEnd();
+        s.isRoot = e === r.pos;
+        r.pos = e;
+        break;
+      }
+      case 5: {
+        r.expect(wt, WireType.LEN, 'Span.name');
+        const e = r.readLengthEnd();
+        s.name = this.interner.intern(r.buf, r.pos, e);
+        r.pos = e;
+        break;
+      }
+      case 6:
+        r.expect(wt, WireType.VARINT, 'Span.kind');
+        s.kind = r.readUint32() | 0;
+        break;
+      case 7:
+        r.expect(wt, WireType.I64, 'Span.start_time_unix_nano');
+        r.readFixed64Halves();
+        s.startHi = r.hi;
+        s.startLo = r.lo;
+        break;
+      case 8:
+        r.expect(wt, WireType.I64, 'Span.end_time_unix_nano');
+        r.readFixed64Halves();
+        s.endHi = r.hi;
+        s.endLo = r.lo;
+        break;
+      case 9: {
+        r.expect(wt, WireType.LEN, 'Span.attributes');
+        const e = r.readLengthEnd();
+        if (this.dims.size > 0) {
+          const d = readKeyValue(r, e, this.dims, this.interner, this.kv);
+          if (d >= 0) dims[d] = this.kv.value;
+        }
+        r.pos = e;
+        break;
+      }
+      case 15: {
+        r.expect(wt, WireType.LEN, 'Span.status');
+        const e = r.readLengthEnd();
+        s.statusCode = this.status(e);
+        r.pos = e;
+        break;
+      }
+      default:
+        r.skip(wt, tag >>> 3);
+    }
+    if (r.pos > end) throw new WireError('Span overruns its length', r.pos);
   }
 
   private status(end: number): number {

@@ -59,6 +59,20 @@ export class WireReader {
 
   /** Reads an unsigned varint that must fit in 32 bits (tags, lengths, enums, small ints). */
   readUint32(): number {
+    // One-byte varints are nearly every tag, length and enum: keep this path tiny so V8
+    // inlines it into the scanners' loops.
+    const pos = this.pos;
+    if (pos < this.end) {
+      const b = this.buf[pos];
+      if (b < 0x80) {
+        this.pos = pos + 1;
+        return b;
+      }
+    }
+    return this.readUint32Slow();
+  }
+
+  private readUint32Slow(): number {
     const buf = this.buf;
     let pos = this.pos;
     const end = this.end;
@@ -68,18 +82,25 @@ export class WireReader {
       this.pos = pos;
       return b;
     }
+    // Bytes 2..4 fit in 28 bits, so plain shifts are exact (2-byte lengths are the common case).
     let value = b & 0x7f;
-    let shift = 7;
-    while (shift < 35) {
+    for (let shift = 7; shift < 28; shift += 7) {
       if (pos >= end) throw new WireError('truncated varint', pos);
       b = buf[pos++];
-      value += (b & 0x7f) * 2 ** shift;
+      value |= (b & 0x7f) << shift;
       if (b < 0x80) {
         this.pos = pos;
-        // Negative int32 enums arrive as 10-byte varints; keep the low 32 bits as protobuf does.
-        return value >>> 0;
+        return value;
       }
-      shift += 7;
+    }
+    if (pos >= end) throw new WireError('truncated varint', pos);
+    b = buf[pos++];
+    // Byte 5 brings bits 28..31 (and more for 64-bit values, which a uint32 field truncates).
+    value = (value | (b << 28)) >>> 0;
+    if (b < 0x80) {
+      this.pos = pos;
+      // Negative int32 enums arrive as 10-byte varints; keep the low 32 bits as protobuf does.
+      return value;
     }
     // Bytes 6..10 of a 64-bit varint: only the low 32 bits matter for a uint32/int32 field.
     for (let i = 0; i < 5; i++) {
@@ -87,7 +108,7 @@ export class WireReader {
       b = buf[pos++];
       if (b < 0x80) {
         this.pos = pos;
-        return value >>> 0;
+        return value;
       }
     }
     throw new WireError('varint longer than 10 bytes', pos);
@@ -145,12 +166,27 @@ export class WireReader {
   readFixed64(): number {
     const pos = this.pos;
     if (pos + 8 > this.end) throw new WireError('truncated fixed64', pos);
-    const lo = this.buf.readUInt32LE(pos);
-    const hi = this.buf.readUInt32LE(pos + 4);
+    const b = this.buf;
+    // Byte arithmetic instead of Buffer#readUInt32LE: no call, no second bounds check.
+    const lo = b[pos] + b[pos + 1] * 0x100 + b[pos + 2] * 0x10000 + b[pos + 3] * 0x1000000;
+    const hi = b[pos + 4] + b[pos + 5] * 0x100 + b[pos + 6] * 0x10000 + b[pos + 7] * 0x1000000;
     this.pos = pos + 8;
     this.lo = lo;
     this.hi = hi;
     return hi * TWO_32 + lo;
+  }
+
+  /**
+   * Reads a fixed64 into `hi`/`lo` only. Returns nothing so that a call V8 does not inline
+   * does not box a double per span (timestamps are read twice per span).
+   */
+  readFixed64Halves(): void {
+    const pos = this.pos;
+    if (pos + 8 > this.end) throw new WireError('truncated fixed64', pos);
+    const b = this.buf;
+    this.lo = b[pos] + b[pos + 1] * 0x100 + b[pos + 2] * 0x10000 + b[pos + 3] * 0x1000000;
+    this.hi = b[pos + 4] + b[pos + 5] * 0x100 + b[pos + 6] * 0x10000 + b[pos + 7] * 0x1000000;
+    this.pos = pos + 8;
   }
 
   /** Reads an sfixed64 as a signed number (exact below 2^53 in magnitude, else correctly rounded). */
@@ -178,6 +214,18 @@ export class WireReader {
    * stays inside the current message. The cursor is left at the first byte of the payload.
    */
   readLengthEnd(): number {
+    const pos = this.pos;
+    if (pos < this.end) {
+      const len = this.buf[pos];
+      if (len < 0x80 && pos + 1 + len <= this.end) {
+        this.pos = pos + 1;
+        return pos + 1 + len;
+      }
+    }
+    return this.readLengthEndSlow();
+  }
+
+  private readLengthEndSlow(): number {
     const start = this.pos;
     const len = this.readUint32();
     // readUint32 keeps the low 32 bits: 2^32 + 5 would read as 5 and parse garbage. A length

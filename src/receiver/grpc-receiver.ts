@@ -16,6 +16,7 @@ import { isFrictionError } from '../errors.js';
 import type { Component } from '../lifecycle/component.js';
 import type { RequestOutcome, SelfMetrics } from '../telemetry/metrics.js';
 import { InflatedTooLargeError, decompress, parseCompression } from './body.js';
+import type { BufferPool } from './buffer-pool.js';
 import type { ExportHandler } from './export-handler.js';
 import type { InflightBudget } from './inflight.js';
 import { closeBefore, listen } from './listen.js';
@@ -31,6 +32,8 @@ export interface GrpcReceiverOptions {
   windowBytes: number;
   handler: ExportHandler;
   budget: InflightBudget;
+  /** Where request message buffers come from and go back to. */
+  buffers: BufferPool;
   metrics: SelfMetrics;
   logger: Logger;
   retryAfterSeconds?: number;
@@ -50,6 +53,7 @@ class Call {
   filled = 0;
   reserved = 0;
   done = false;
+  processing = false;
 }
 
 /** The OTLP/gRPC server. */
@@ -135,10 +139,15 @@ export class GrpcReceiver implements Component {
       this.fail(stream, signal, GrpcCode.DEADLINE_EXCEEDED, `request message not received within ${this.receiveTimeoutMs} ms`, 'timeout');
     }, this.receiveTimeoutMs);
     timer.unref();
+    // Gives back the call's bytes and buffer. Never while the pipeline holds the message: a
+    // client cancelling mid-processing must not let the buffer be reused under the decoder.
     const release = (): void => {
+      if (call.processing) return;
       clearTimeout(timer);
       this.options.budget.release(call.reserved);
       call.reserved = 0;
+      if (call.message !== undefined) this.options.buffers.release(call.message);
+      call.message = undefined;
     };
     stream.on('data', (chunk: Buffer) => {
       if (call.done) return;
@@ -163,7 +172,11 @@ export class GrpcReceiver implements Component {
         return this.fail(stream, signal, GrpcCode.UNIMPLEMENTED, 'no complete request message received', 'invalid');
       }
       this.options.metrics.received('grpc', signal, HEADER_BYTES + call.message.length);
-      this.process(stream, signal, call, compression).finally(release);
+      call.processing = true;
+      this.process(stream, signal, call, compression).finally(() => {
+        call.processing = false;
+        release();
+      });
     });
   }
 
@@ -190,7 +203,7 @@ export class GrpcReceiver implements Component {
           return { code: GrpcCode.UNAVAILABLE, message: 'too much data in flight; retry later', outcome: 'backpressure', retry: this.retryAfter };
         }
         call.reserved = len;
-        call.message = Buffer.allocUnsafe(len);
+        call.message = this.options.buffers.acquire(len);
         call.filled = 0;
         if (len === 0) call.headerFilled = 0;
         continue;

@@ -14,6 +14,7 @@ import type { Component } from '../lifecycle/component.js';
 import type { OtlpEncoding } from '../otlp/decoder.js';
 import type { RequestOutcome, SelfMetrics } from '../telemetry/metrics.js';
 import { type BodyCompression, InflatedTooLargeError, decompress, parseCompression } from './body.js';
+import type { BufferPool } from './buffer-pool.js';
 import type { ExportHandler } from './export-handler.js';
 import type { InflightBudget } from './inflight.js';
 import { closeBefore, listen } from './listen.js';
@@ -27,6 +28,8 @@ export interface HttpReceiverOptions {
   maxBodyBytes: number;
   handler: ExportHandler;
   budget: InflightBudget;
+  /** Where request body buffers come from and go back to. */
+  buffers: BufferPool;
   metrics: SelfMetrics;
   logger: Logger;
   /** Seconds clients are told to wait when refused for backpressure. */
@@ -155,51 +158,60 @@ export class HttpReceiver implements Component {
     ex: Exchange,
     refuse: (status: number, code: number, message: string, outcome: RequestOutcome, headers?: http.OutgoingHttpHeaders) => void,
   ): void {
-    const budget = this.options.budget;
+    const { budget, buffers } = this.options;
     const max = this.options.maxBodyBytes;
+    // With a declared length the body goes straight into one pooled buffer; chunked uploads
+    // collect their chunks and are joined at the end.
+    let whole: Buffer | undefined = ex.reserved > 0 ? buffers.acquire(ex.reserved) : undefined;
     const chunks: Buffer[] = [];
     let size = 0;
-    let failed = false;
+    let state: 'reading' | 'processing' | 'processed' | 'done' = 'reading';
     const release = (): void => {
+      if (state === 'processing') return;
+      state = 'done';
       budget.release(ex.reserved);
       ex.reserved = 0;
+      if (whole !== undefined) buffers.release(whole);
+      whole = undefined;
+      chunks.length = 0;
     };
     req.on('data', (chunk: Buffer) => {
-      if (failed) return;
+      if (state !== 'reading') return;
+      if (whole !== undefined && size + chunk.length <= whole.length) {
+        chunk.copy(whole, size);
+        size += chunk.length;
+        return;
+      }
       size += chunk.length;
       if (size > max) {
-        failed = true;
         release();
-        chunks.length = 0;
         return refuse(413, GrpcCode.RESOURCE_EXHAUSTED, `request body exceeds the limit of ${max} bytes`, 'too_large');
       }
       // Chunked uploads have no length up front: reserve as the bytes come.
       if (size > ex.reserved) {
         const extra = size - ex.reserved;
         if (!budget.tryAcquire(extra)) {
-          failed = true;
           release();
-          chunks.length = 0;
           return refuse(503, GrpcCode.UNAVAILABLE, 'too much data in flight; retry later', 'backpressure', { 'retry-after': String(this.retryAfter) });
         }
         ex.reserved += extra;
       }
       chunks.push(chunk);
     });
-    req.on('error', () => {
-      failed = true;
-      release();
-    });
+    req.on('error', release);
     req.on('aborted', () => {
-      if (!failed) this.options.metrics.request('http', ex.signal, 'canceled');
-      failed = true;
+      if (state === 'reading') this.options.metrics.request('http', ex.signal, 'canceled');
       release();
     });
     req.on('end', () => {
-      if (failed) return;
-      const body = chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, size);
+      if (state !== 'reading') return;
+      const body = whole !== undefined ? whole.subarray(0, size) : chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, size);
       this.options.metrics.received('http', ex.signal, size);
-      this.process(body, ex, res).finally(release);
+      state = 'processing';
+      this.process(body, ex, res).finally(() => {
+        state = 'processed';
+        release();
+      });
     });
   }
 

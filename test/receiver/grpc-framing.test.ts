@@ -7,6 +7,7 @@ import { gzipSync } from 'node:zlib';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { OtlpDecoder } from '../../src/otlp/decoder.js';
+import { BufferPool } from '../../src/receiver/buffer-pool.js';
 import { ExportHandler } from '../../src/receiver/export-handler.js';
 import { GrpcReceiver } from '../../src/receiver/grpc-receiver.js';
 import { InflightBudget } from '../../src/receiver/inflight.js';
@@ -28,6 +29,7 @@ beforeAll(async () => {
     windowBytes: WINDOW,
     handler: new ExportHandler(new OtlpDecoder(), metrics),
     budget: new InflightBudget(64 * 1024 * 1024),
+    buffers: new BufferPool(),
     metrics,
     logger: pino({ level: 'silent' }),
   });
@@ -166,6 +168,7 @@ describe('gRPC receive timeout', () => {
       windowBytes: WINDOW,
       handler: new ExportHandler(new OtlpDecoder(), m),
       budget,
+      buffers: new BufferPool(),
       metrics: m,
       logger: pino({ level: 'silent' }),
       receiveTimeoutMs: 200,
