@@ -57,8 +57,14 @@ export class StringInterner {
     const len = end - start;
     if (len === 0) return EMPTY;
     if (len > this.maxLength) return buf.toString('utf8', start, end);
-    let h = 0x811c9dc5;
-    for (let i = start; i < end; i++) h = Math.imul(h ^ buf[i], 0x01000193);
+    // Four bytes per multiply: the hash is a quarter of the work of a byte-wise FNV.
+    let h = len;
+    let i = start;
+    for (; i + 4 <= end; i += 4) {
+      h = Math.imul(h ^ (buf[i] | (buf[i + 1] << 8) | (buf[i + 2] << 16) | (buf[i + 3] << 24)), 0x9e3779b1);
+      h ^= h >>> 15;
+    }
+    for (; i < end; i++) h = Math.imul(h ^ buf[i], 0x01000193);
     const arena = this.arena;
     let slot = h & this.mask;
     for (;;) {
