@@ -29,6 +29,9 @@ export class StringInterner {
   private readonly lengths: Int32Array;
   private readonly strings: string[];
   private arena: Buffer;
+  private arenaView: DataView;
+  private viewBuf: Buffer | undefined;
+  private view: DataView = new DataView(new ArrayBuffer(0));
   private arenaUsed = 0;
   private count = 0;
   /** How many times the table filled up and was cleared. */
@@ -45,6 +48,16 @@ export class StringInterner {
     this.lengths = new Int32Array(this.maxEntries);
     this.strings = new Array<string>(this.maxEntries).fill(EMPTY);
     this.arena = Buffer.allocUnsafe(64 * 1024);
+    this.arenaView = viewOf(this.arena);
+  }
+
+  /** A DataView over `buf`, reused while requests keep coming from the same buffer. */
+  private viewOf(buf: Buffer): DataView {
+    if (buf !== this.viewBuf) {
+      this.viewBuf = buf;
+      this.view = viewOf(buf);
+    }
+    return this.view;
   }
 
   /** Number of strings currently held. */
@@ -57,27 +70,33 @@ export class StringInterner {
     const len = end - start;
     if (len === 0) return EMPTY;
     if (len > this.maxLength) return buf.toString('utf8', start, end);
-    // Four bytes per multiply: the hash is a quarter of the work of a byte-wise FNV.
+    // Hash and compare four bytes per load: DataView reads compile to single 32-bit loads.
+    const view = this.viewOf(buf);
     let h = len;
     let i = start;
     for (; i + 4 <= end; i += 4) {
-      h = Math.imul(h ^ (buf[i] | (buf[i + 1] << 8) | (buf[i + 2] << 16) | (buf[i + 3] << 24)), 0x9e3779b1);
+      h = Math.imul(h ^ view.getInt32(i, true), 0x9e3779b1);
       h ^= h >>> 15;
     }
     for (; i < end; i++) h = Math.imul(h ^ buf[i], 0x01000193);
     const arena = this.arena;
+    const arenaView = this.arenaView;
     let slot = h & this.mask;
     for (;;) {
       const e = this.slots[slot] - 1;
       if (e < 0) break;
       if (this.hashes[e] === h && this.lengths[e] === len) {
         let p = this.starts[e];
-        let i = start;
-        while (i < end && arena[p] === buf[i]) {
-          p++;
-          i++;
+        let j = start;
+        while (j + 4 <= end && arenaView.getInt32(p, true) === view.getInt32(j, true)) {
+          p += 4;
+          j += 4;
         }
-        if (i === end) return this.strings[e];
+        while (j < end && arena[p] === buf[j]) {
+          p++;
+          j++;
+        }
+        if (j === end) return this.strings[e];
       }
       slot = (slot + 1) & this.mask;
     }
@@ -98,6 +117,7 @@ export class StringInterner {
         const grown = Buffer.allocUnsafe(this.arena.length * 2);
         this.arena.copy(grown, 0, 0, this.arenaUsed);
         this.arena = grown;
+        this.arenaView = viewOf(grown);
       } else {
         this.clear();
         this.resets++;
@@ -121,6 +141,10 @@ export class StringInterner {
     this.count = 0;
     this.arenaUsed = 0;
   }
+}
+
+function viewOf(buf: Buffer): DataView {
+  return new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
 }
 
 function nextPow2(n: number): number {
