@@ -27,6 +27,9 @@ const TAG_KIND = (6 << 3) | WireType.VARINT;
 const TAG_START = (7 << 3) | WireType.I64;
 const TAG_END = (8 << 3) | WireType.I64;
 const TAG_ATTRIBUTES = (9 << 3) | WireType.LEN;
+const TAG_STATUS = (15 << 3) | WireType.LEN;
+/** ScopeSpans.spans (field 2, length-delimited). */
+const TAG_SPANS = (2 << 3) | WireType.LEN;
 
 /** What the scanner extracts beyond the fixed span fields. */
 export interface ScanOptions {
@@ -142,7 +145,22 @@ export class TraceScanner {
     const r = this.r;
     const outerEnd = r.end;
     r.end = end;
+    const buf = r.buf;
     while (r.pos < end) {
+      const pos = r.pos;
+      // Fast path: a span with a one- or two-byte length (up to 16 KB), nearly all of them.
+      if (buf[pos] === TAG_SPANS) {
+        const b1 = buf[pos + 1];
+        const b2 = buf[pos + 2];
+        const start = b1 < 0x80 ? pos + 2 : b2 < 0x80 ? pos + 3 : -1;
+        const spanEnd = b1 < 0x80 ? start + b1 : start + ((b1 & 0x7f) | (b2 << 7));
+        if (start >= 0 && spanEnd <= end) {
+          r.pos = start;
+          this.span(spanEnd, batch);
+          r.pos = spanEnd;
+          continue;
+        }
+      }
       const tag = readTag(r);
       if (tag >>> 3 === 2) {
         r.expect(tag & 7, WireType.LEN, 'ScopeSpans.spans');
@@ -209,6 +227,11 @@ export class TraceScanner {
               continue;
             case TAG_NAME:
               s.name = this.interner.intern(buf, pos + 2, e);
+              pos = e;
+              continue;
+            case TAG_STATUS:
+              r.pos = pos + 2;
+              s.statusCode = this.status(e);
               pos = e;
               continue;
           }
