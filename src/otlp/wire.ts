@@ -164,16 +164,8 @@ export class WireReader {
 
   /** Reads a fixed64 into `hi`/`lo` and returns it as an unsigned number (exact below 2^53). */
   readFixed64(): number {
-    const pos = this.pos;
-    if (pos + 8 > this.end) throw new WireError('truncated fixed64', pos);
-    const b = this.buf;
-    // Byte arithmetic instead of Buffer#readUInt32LE: no call, no second bounds check.
-    const lo = b[pos] + b[pos + 1] * 0x100 + b[pos + 2] * 0x10000 + b[pos + 3] * 0x1000000;
-    const hi = b[pos + 4] + b[pos + 5] * 0x100 + b[pos + 6] * 0x10000 + b[pos + 7] * 0x1000000;
-    this.pos = pos + 8;
-    this.lo = lo;
-    this.hi = hi;
-    return hi * TWO_32 + lo;
+    this.readFixed64Halves();
+    return this.hi * TWO_32 + this.lo;
   }
 
   /**
@@ -184,6 +176,7 @@ export class WireReader {
     const pos = this.pos;
     if (pos + 8 > this.end) throw new WireError('truncated fixed64', pos);
     const b = this.buf;
+    // Byte arithmetic instead of Buffer#readUInt32LE: no call, no second bounds check.
     this.lo = b[pos] + b[pos + 1] * 0x100 + b[pos + 2] * 0x10000 + b[pos + 3] * 0x1000000;
     this.hi = b[pos + 4] + b[pos + 5] * 0x100 + b[pos + 6] * 0x10000 + b[pos + 7] * 0x1000000;
     this.pos = pos + 8;
