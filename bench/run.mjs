@@ -23,6 +23,8 @@
  *   BENCH_GLIBC_TUNABLES=… GLIBC_TUNABLES for every server (default: none)
  *   BENCH_ONLY=a,b         only these servers (noop,grpcjs,sidecar,naive) — for quick checks
  *   BENCH_NO_PIN=1         do not pin with taskset
+ *   BENCH_SERIES=10000     distinct (service, operation, kind) series in the payload pool
+ *   BENCH_POOL=80          pre-encoded requests in the pool (512 spans each)
  */
 import { mkdtempSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
@@ -69,6 +71,8 @@ const INFLIGHT = Math.round(num(env.BENCH_INFLIGHT, 16, 1, 256));
 const GRPC_SESSIONS = Math.round(num(env.BENCH_GRPC_CONNECTIONS, 1, 1, 64));
 const WINDOW_SECTION = env.BENCH_WINDOW !== '0';
 const TUNING_SECTION = env.BENCH_TUNING === '1';
+const SERIES = Math.round(num(env.BENCH_SERIES, 10_000, 0, 1_000_000));
+const POOL = Math.round(num(env.BENCH_POOL, 80, 1, 2000));
 const ONLY = env.BENCH_ONLY ? new Set(env.BENCH_ONLY.split(',').map((s) => s.trim())) : undefined;
 const splitFlags = (s) => s.split(/\s+/).filter(Boolean);
 const BASE = {
@@ -83,11 +87,11 @@ const REFUSED_METRIC = 'otel_friction_receiver_refused_spans_total';
 const SERVERS = {
   'noop-h2': { kind: 'noop', protocol: 'grpc', label: 'no-op (node:http2, 16 MiB window)' },
   grpcjs: { kind: 'grpcjs', protocol: 'grpc', label: 'no-op (grpc-js, raw bytes) [ref]' },
-  'sidecar-grpc': { kind: 'sidecar', protocol: 'grpc', label: 'otel-friction sidecar' },
-  'naive-grpc': { kind: 'naive', protocol: 'grpc', label: 'naive (protobufjs decode+toObject)' },
+  'sidecar-grpc': { kind: 'sidecar', protocol: 'grpc', label: 'otel-friction (receive+decode+aggregate)' },
+  'naive-grpc': { kind: 'naive', protocol: 'grpc', label: 'naive (protobufjs objects + npm tdigest)' },
   'noop-http': { kind: 'noop', protocol: 'http', label: 'no-op (node:http)' },
-  'sidecar-http': { kind: 'sidecar', protocol: 'http', label: 'otel-friction sidecar' },
-  'naive-http': { kind: 'naive', protocol: 'http', label: 'naive (protobufjs decode+toObject)' },
+  'sidecar-http': { kind: 'sidecar', protocol: 'http', label: 'otel-friction (receive+decode+aggregate)' },
+  'naive-http': { kind: 'naive', protocol: 'http', label: 'naive (protobufjs objects + npm tdigest)' },
 };
 
 const GLIBC_AB = GLIBC_TUNED;
@@ -206,6 +210,12 @@ function counter(text, name, protocol) {
   return seen ? total : 0;
 }
 
+/** An unlabelled gauge's value, NaN when absent. */
+function gauge(text, name) {
+  const line = text.split('\n').find((l) => l.startsWith(`${name} `));
+  return line ? Number(line.slice(name.length + 1)) : Number.NaN;
+}
+
 async function startServer(run, tmp, pin) {
   const env = run.variant.glibc ? { GLIBC_TUNABLES: run.variant.glibc } : {};
   const common = { nodeFlags: run.variant.nodeFlags, env, cpu: pin?.server, cwd: ROOT };
@@ -310,12 +320,14 @@ async function measure(run, ctx) {
       const accepted = counter(metrics, SPANS_METRIC, run.protocol);
       const refused = counter(metrics, REFUSED_METRIC, run.protocol);
       out.verified = accepted === sent && refused === 0;
+      out.liveSeries = gauge(metrics, 'otel_friction_aggregator_series');
       if (!out.verified) out.notes.push(`sidecar accepted ${accepted} spans (refused ${refused}) but the generator got OK for ${sent}`);
     }
     const stop = await stopChild(server.child, 5000);
     if (run.kind !== 'sidecar') {
       const m = /STATS (\{.*\})/.exec(server.child.output);
       const stats = m ? JSON.parse(m[1]) : undefined;
+      if (stats?.series !== undefined) out.liveSeries = stats.series;
       const expectReq = res.okTotal;
       out.verified = stats !== undefined && stats.requests === expectReq && (run.kind !== 'naive' || stats.spans === sent);
       if (!out.verified) out.notes.push(`server stats ${m ? m[1] : 'missing'} vs ${expectReq} OK requests / ${sent} spans`);
@@ -355,7 +367,7 @@ async function main() {
   const ticks = clockTicks();
   const tmp = mkdtempSync(path.join(os.tmpdir(), 'otel-friction-bench-'));
   try {
-    const pool = buildPool(16);
+    const pool = buildPool(POOL, 42, { series: SERIES });
     const poolFile = path.join(tmp, 'pool.bin');
     writeFileSync(poolFile, serializePool(pool.payloads));
     const runs = plan();
@@ -369,7 +381,7 @@ async function main() {
       nodeFlags: BASE.nodeFlags.join(' ') || '(none)',
       glibc: BASE.glibc || '(none)',
       seconds: SECONDS, warmup: WARMUP, rounds: ROUNDS, inflight: INFLIGHT, maxOtherLoad: MAX_OTHER_LOAD, retries: RETRIES,
-      pool: { requests: pool.payloads.length, spansPerRequest: pool.spansPerRequest, bytesPerRequest: pool.bytesPerRequest, bytesPerSpan: pool.bytesPerSpan, attributesPerSpan: pool.attributesPerSpan, errorRate: pool.errorRate },
+      pool: { series: pool.series, requests: pool.payloads.length, spansPerRequest: pool.spansPerRequest, bytesPerRequest: pool.bytesPerRequest, bytesPerSpan: pool.bytesPerSpan, attributesPerSpan: pool.attributesPerSpan, errorRate: pool.errorRate },
     };
     const est = Math.ceil((runs.length * ROUNDS * (WARMUP + SECONDS + 1.5)) / 5) * 5;
     process.stderr.write(
@@ -437,6 +449,7 @@ async function main() {
       clientCores: median(samples.map((s) => s.clientCores)),
       faultsPerSec: median(samples.map((s) => s.faultsPerSec)),
       rssMiB: median(samples.map((s) => s.rssMiB)),
+      liveSeries: median(samples.map((s) => s.liveSeries)),
       samples,
       verified: samples.length > 0 && samples.every((s) => s.verified),
       notes: [...new Set(samples.flatMap((s) => s.notes))],

@@ -31,6 +31,7 @@ export const ErrorCodes = {
   BACKPRESSURE: spec('FRICTION_ERR_BACKPRESSURE', true, 'Bytes accepted but not yet processed exceed limits.max_inflight_bytes_mib; the client should retry later.'),
   SHUTTING_DOWN: spec('FRICTION_ERR_SHUTTING_DOWN', true, 'The sidecar is draining for shutdown and accepts no new requests.'),
   SHUTDOWN_TIMEOUT: spec('FRICTION_ERR_SHUTDOWN_TIMEOUT', false, 'Graceful shutdown did not finish within shutdown_timeout; remaining work was abandoned.'),
+  API_BAD_REQUEST: spec('FRICTION_ERR_API_BAD_REQUEST', false, 'An admin API request has an invalid query parameter; the message names it and what is accepted.'),
 } as const satisfies Record<string, ErrorCodeSpec>;
 
 /** Key of {@link ErrorCodes}. */

@@ -6,6 +6,11 @@ import { createRequire } from 'node:module';
 import type { Logger } from 'pino';
 import { AdminServer } from './admin/admin-server.js';
 import { HealthState } from './admin/health.js';
+import { metricSeriesApi } from './admin/metric-series-api.js';
+import { seriesApi } from './admin/series-api.js';
+import { Aggregator, type WindowListener } from './aggregate/aggregator.js';
+import { type Clock, systemClock } from './aggregate/clock.js';
+import { createSketchFactory } from './aggregate/sketches.js';
 import { type Endpoint, type FrictionConfig, formatEndpoint } from './config/index.js';
 import { type Component, once } from './lifecycle/component.js';
 import { OtlpDecoder } from './otlp/decoder.js';
@@ -28,6 +33,7 @@ export interface Sidecar {
   readonly http?: Endpoint;
   readonly admin?: Endpoint;
   readonly metrics: SelfMetrics;
+  readonly aggregator: Aggregator;
   /** Drains and stops everything; resolves true if it finished before the deadline. Runs once. */
   shutdown(): Promise<boolean>;
 }
@@ -35,8 +41,11 @@ export interface Sidecar {
 /** Optional collaborators, for embedding and tests. */
 export interface StartOptions {
   logger?: Logger;
-  /** Next pipeline stage after decoding. */
+  /** Replaces the aggregator as the stage after decoding (receiver tests). */
   consumer?: TelemetryConsumer;
+  /** Receives closed windows (the detectors' seat). */
+  windowListener?: WindowListener;
+  clock?: Clock;
 }
 
 /** Builds and starts the sidecar; on a start-up failure, stops what started and rethrows. */
@@ -49,10 +58,14 @@ export async function startSidecar(config: FrictionConfig, options: StartOptions
   metrics.observe('receiver_inflight_bytes', 'Bytes accepted but not yet processed', () => budget.bytes);
   const buffers = new BufferPool();
   metrics.observe('receiver_pooled_buffer_bytes', 'Idle request buffers kept for reuse', () => buffers.idle);
-  const decoder = new OtlpDecoder();
+  const agg = config.aggregation;
+  const sketches = createSketchFactory(agg.sketch.type, { compression: agg.sketch.compression, relativeAccuracy: agg.sketch.relative_accuracy });
+  const aggregator = new Aggregator({ config: agg, sketches, clock: options.clock ?? systemClock, logger, listener: options.windowListener });
+  observeAggregator(metrics, aggregator);
+  const decoder = new OtlpDecoder({ dimensions: aggregator.decoderDimensions });
   metrics.observe('decoder_interned_strings', 'Distinct strings held by the decoder', () => decoder.interner.size);
   metrics.observe('decoder_interner_resets', 'Times the string table filled up and started over (a sign of unbounded names)', () => decoder.interner.resets);
-  const handler = new ExportHandler(decoder, metrics, options.consumer);
+  const handler = new ExportHandler(decoder, metrics, options.consumer ?? aggregator);
 
   const { grpc: grpcConfig, http: httpConfig } = config.receivers.otlp.protocols;
   const grpc = grpcConfig.enabled
@@ -67,7 +80,10 @@ export async function startSidecar(config: FrictionConfig, options: StartOptions
   const http = httpConfig.enabled
     ? new HttpReceiver({ endpoint: httpConfig.endpoint, maxBodyBytes: Math.floor(httpConfig.max_request_body_size_mib * MIB), handler, budget, buffers, metrics, logger })
     : undefined;
-  const admin = new AdminServer({ endpoint: config.admin.endpoint, health, metrics, logger });
+  const admin = new AdminServer({
+    endpoint: config.admin.endpoint, health, metrics, logger,
+    routes: { '/api/v1/series': seriesApi(aggregator.spans), '/api/v1/metric-series': metricSeriesApi(aggregator.metrics) },
+  });
   const receivers: Component[] = [grpc, http].filter((r): r is GrpcReceiver | HttpReceiver => r !== undefined);
 
   const shutdown = once(async (): Promise<boolean> => {
@@ -76,6 +92,7 @@ export async function startSidecar(config: FrictionConfig, options: StartOptions
     // Receivers first (they finish in-flight requests), the admin server last so probes and
     // scrapes keep answering while we drain.
     const drained = await Promise.all(receivers.map((r) => r.shutdown(deadline)));
+    await aggregator.shutdown(deadline);
     await admin.shutdown(Math.max(deadline, Date.now() + 100));
     health.phase = 'stopped';
     return drained.every(Boolean);
@@ -83,6 +100,7 @@ export async function startSidecar(config: FrictionConfig, options: StartOptions
 
   try {
     await admin.start();
+    await aggregator.start();
     await Promise.all(receivers.map((r) => r.start()));
   } catch (err) {
     await shutdown();
@@ -98,7 +116,25 @@ export async function startSidecar(config: FrictionConfig, options: StartOptions
     },
     'otel-friction listening',
   );
-  return { grpc: grpc?.address, http: http?.address, admin: admin.address, metrics, shutdown };
+  return { grpc: grpc?.address, http: http?.address, admin: admin.address, metrics, aggregator, shutdown };
+}
+
+/** The aggregator's gauges and counters, read at scrape time from its plain-number stats. */
+function observeAggregator(metrics: SelfMetrics, aggregator: Aggregator): void {
+  const spans = aggregator.spans;
+  const points = aggregator.metrics;
+  metrics.observe('aggregator_series', 'Live span series, overflow series included', () => spans.keyspace.size);
+  metrics.observe('aggregator_overflow_series', 'Live __overflow__ span series (aggregation.max_series reached)', () => spans.keyspace.overflowSeries);
+  metrics.observeCounter('aggregator_overflow_spans_total', 'Spans folded into an __overflow__ series because aggregation.max_series was reached', () => spans.stats.overflowSpans);
+  metrics.observeCounter('aggregator_evicted_series_total', 'Span series evicted after aggregation.series_ttl without data', () => spans.keyspace.evicted);
+  metrics.observeCounter('aggregator_late_spans_total', 'Spans whose window had already closed (time: span_end), counted and not aggregated', () => spans.stats.lateSpans);
+  metrics.observeCounter('aggregator_negative_duration_spans_total', 'Spans that ended before they started, aggregated with duration 0', () => spans.stats.negativeDurations);
+  metrics.observe('aggregator_metric_series', 'Live metric series, overflow series included', () => points.stats.liveSeries);
+  metrics.observeCounter('aggregator_overflow_points_total', 'Metric points folded into an __overflow__ series because aggregation.metrics.max_series was reached', () => points.stats.overflowedPoints);
+  metrics.observeCounter('aggregator_evicted_metric_series_total', 'Metric series evicted after aggregation.series_ttl without data', () => points.stats.evicted);
+  metrics.observeCounter('aggregator_metric_resets_total', 'Cumulative metric series that restarted (counter reset, new start time, changed type or buckets)', () => points.stats.resets);
+  metrics.observeCounter('aggregator_skipped_points_total', 'Metric points without a usable value (no recorded value, NaN)', () => points.stats.skippedPoints);
+  metrics.observeCounter('aggregator_listener_errors_total', 'Exceptions thrown by window listeners (detectors); windows are still recorded', () => aggregator.listenerErrors);
 }
 
 /**

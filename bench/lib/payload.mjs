@@ -194,8 +194,12 @@ for (const [service, ops] of Object.entries(SERVICES)) {
 }
 const ENTRY_OPS = OPS.filter((o) => o.kind === KIND.SERVER);
 
-/** One request's object tree (fromObject input). */
-function buildRequest(r, baseNanos) {
+/**
+ * One request's object tree (fromObject input). With `variants` > 1, span names get a
+ * ` #k` suffix cycling through k < variants, so the pool spans about 40 × variants series —
+ * how the bench reaches 10,000 or 50,000 live series.
+ */
+function buildRequest(r, baseNanos, variants, counter) {
   const byService = new Map(); // service -> Map(scopeKey -> spans)
   const resources = new Map();
   for (const service of Object.keys(SERVICES)) resources.set(service, resourceOf(service, r));
@@ -217,7 +221,7 @@ function buildRequest(r, baseNanos) {
         traceId,
         spanId: r.bytes(8),
         parentSpanId: parent ? parent.span.spanId : undefined,
-        name: op.name,
+        name: variants > 1 ? `${op.name} #${counter.n++ % variants}` : op.name,
         kind: op.kind,
         startTimeUnixNano: start.toString(),
         endTimeUnixNano: end.toString(),
@@ -253,9 +257,12 @@ function buildRequest(r, baseNanos) {
 
 /**
  * Builds `count` distinct encoded requests. Returns { payloads: Buffer[], spansPerRequest,
- * bytesPerSpan, attributesPerSpan, errorRate }.
+ * bytesPerSpan, attributesPerSpan, errorRate }. `options.series` spreads span names so the
+ * pool holds about that many distinct (service, operation, kind) series.
  */
-export function buildPool(count = 16, seed = 42) {
+export function buildPool(count = 16, seed = 42, options = {}) {
+  const variants = Math.max(1, Math.ceil((options.series ?? 0) / OPS.length));
+  const counter = { n: 0 };
   const { ExportTraceServiceRequest } = loadOtlp();
   const r = rng(seed);
   const baseNanos = BigInt(Date.UTC(2026, 10, 24, 12, 0, 0)) * 1_000_000n;
@@ -263,7 +270,7 @@ export function buildPool(count = 16, seed = 42) {
   let attrs = 0;
   let errors = 0;
   for (let i = 0; i < count; i++) {
-    const obj = buildRequest(r, baseNanos + BigInt(i) * 5_000_000_000n);
+    const obj = buildRequest(r, baseNanos + BigInt(i) * 5_000_000_000n, variants, counter);
     for (const rs of obj.resourceSpans) {
       for (const ss of rs.scopeSpans) {
         for (const s of ss.spans) {
@@ -278,6 +285,8 @@ export function buildPool(count = 16, seed = 42) {
     payloads.push(Buffer.from(ExportTraceServiceRequest.encode(msg).finish()));
   }
   const totalBytes = payloads.reduce((a, b) => a + b.length, 0);
+  const series = new Set();
+  for (const p of payloads) for (const key of seriesKeys(ExportTraceServiceRequest.decode(p))) series.add(key);
   const totalSpans = count * SPANS_PER_REQUEST;
   return {
     payloads,
@@ -286,7 +295,15 @@ export function buildPool(count = 16, seed = 42) {
     bytesPerSpan: totalBytes / totalSpans,
     attributesPerSpan: attrs / totalSpans,
     errorRate: errors / totalSpans,
+    series: series.size,
   };
+}
+
+function* seriesKeys(req) {
+  for (const rs of req.resourceSpans) {
+    const service = rs.resource.attributes.find((a) => a.key === 'service.name')?.value.stringValue;
+    for (const ss of rs.scopeSpans) for (const s of ss.spans) yield `${service}\u0000${s.name}\u0000${s.kind}`;
+  }
 }
 
 /** Serialises a pool for the generator process: u32 count, then u32 length + bytes each. */

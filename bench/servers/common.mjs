@@ -2,6 +2,7 @@
  * Shared bits of the reference servers: argument parsing, the naive decode path, readiness and
  * a stats line on SIGTERM (so the harness can check what the server really received).
  */
+import tdigest from 'tdigest';
 import { loadOtlp } from '../lib/otlp.mjs';
 
 export function parseArgs(argv) {
@@ -16,13 +17,16 @@ export function parseArgs(argv) {
 export const stats = { requests: 0, bytes: 0, spans: 0, errors: 0, checksum: 0 };
 
 /**
- * What a naive implementation does with a request: protobufjs decode + toObject, then one
- * object per span carrying the fields an aggregator needs.
+ * What a naive implementation does with a request: protobufjs decode + toObject, one object
+ * per span carrying the fields an aggregator needs, then per-series aggregation the obvious
+ * way — a Map keyed by a joined string, holding counters and an npm `tdigest` per series.
+ * (Like the sidecar it keeps one open window; series are never evicted in a bench run.)
  */
 export function makeNaiveDecoder() {
   const { ExportTraceServiceRequest, ExportTraceServiceResponse } = loadOtlp();
   const opts = { longs: String, enums: String, bytes: Buffer };
   const response = Buffer.from(ExportTraceServiceResponse.encode(ExportTraceServiceResponse.create()).finish());
+  const series = new Map();
   return {
     response,
     decode(body) {
@@ -45,6 +49,19 @@ export function makeNaiveDecoder() {
         }
       }
       stats.spans += out.length;
+      for (const span of out) {
+        const key = `${span.service}|${span.name}|${span.kind}`;
+        let agg = series.get(key);
+        if (agg === undefined) {
+          agg = { count: 0, errors: 0, sum: 0, digest: new tdigest.TDigest() };
+          series.set(key, agg);
+        }
+        agg.count++;
+        if (span.error) agg.errors++;
+        agg.sum += span.durationMs;
+        agg.digest.push(span.durationMs);
+      }
+      stats.series = series.size;
       // Touch the result so the work cannot be skipped.
       for (const span of out) stats.checksum = (stats.checksum + span.durationMs + (span.error ? 1 : 0)) % 1e9;
       return out;

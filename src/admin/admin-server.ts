@@ -10,15 +10,29 @@ import { closeBefore, listen } from '../receiver/listen.js';
 import type { SelfMetrics } from '../telemetry/metrics.js';
 import type { HealthState } from './health.js';
 
+/** A JSON answer from an {@link AdminRoute}. */
+export interface AdminResponse {
+  status: number;
+  body: unknown;
+}
+
+/**
+ * A read-only JSON endpoint other stages contribute (`/api/v1/series`, …). It receives the
+ * query string and answers synchronously from in-memory state.
+ */
+export type AdminRoute = (query: URLSearchParams) => AdminResponse;
+
 /** Settings and collaborators of {@link AdminServer}. */
 export interface AdminServerOptions {
   endpoint: Endpoint;
   health: HealthState;
   metrics: SelfMetrics;
   logger: Logger;
+  /** Extra GET routes by exact path. */
+  routes?: Readonly<Record<string, AdminRoute>>;
 }
 
-/** Serves /healthz, /readyz and /metrics. */
+/** Serves /healthz, /readyz, /metrics and the JSON API routes it is given. */
 export class AdminServer implements Component {
   readonly name = 'admin';
   private readonly server: http.Server;
@@ -55,7 +69,8 @@ export class AdminServer implements Component {
   }
 
   private async route(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
-    const path = (req.url ?? '/').split('?')[0];
+    const url = new URL(req.url ?? '/', 'http://admin');
+    const path = url.pathname;
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       res.writeHead(405, { allow: 'GET, HEAD', 'content-type': 'text/plain' });
       res.end('method not allowed\n');
@@ -73,15 +88,21 @@ export class AdminServer implements Component {
         res.end(req.method === 'HEAD' ? undefined : body);
         return;
       }
-      default:
+      default: {
+        const route = this.options.routes?.[path];
+        if (route !== undefined) {
+          const answer = route(url.searchParams);
+          return json(res, answer.status, answer.body, req.method === 'HEAD');
+        }
         res.writeHead(404, { 'content-type': 'text/plain' });
-        res.end('not found; try /healthz, /readyz, /metrics\n');
+        res.end(`not found; try ${['/healthz', '/readyz', '/metrics', ...Object.keys(this.options.routes ?? {})].join(', ')}\n`);
+      }
     }
   }
 }
 
-function json(res: http.ServerResponse, status: number, body: unknown): void {
+function json(res: http.ServerResponse, status: number, body: unknown, headOnly = false): void {
   const text = JSON.stringify(body);
   res.writeHead(status, { 'content-type': 'application/json', 'cache-control': 'no-store' });
-  res.end(text);
+  res.end(headOnly ? undefined : text);
 }

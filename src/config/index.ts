@@ -3,7 +3,9 @@
  * validation that reports every problem with its path. See docs/configuration.md.
  */
 export {
+  type AggregationConfig,
   type ConfigIssue,
+  type OperationRuleConfig,
   type Endpoint,
   type FrictionConfig,
   type GrpcProtocolConfig,

@@ -3,10 +3,12 @@
  * To add a section, describe it with the builders from spec.ts, add it to `frictionConfigSpec`
  * and its interface to {@link FrictionConfig}; the compiler checks the two agree.
  */
+import { type AggregationConfig, aggregationSpec } from './aggregation.js';
 import { type Endpoint, endpointsCollide, formatEndpoint } from './endpoint.js';
 import * as s from './spec.js';
 
 export { type Endpoint, formatEndpoint, parseEndpoint } from './endpoint.js';
+export type { AggregationConfig, OperationRuleConfig } from './aggregation.js';
 export { formatDuration, parseDuration } from './duration.js';
 export type { ConfigIssue } from './spec.js';
 
@@ -41,6 +43,7 @@ export interface FrictionConfig {
   receivers: { otlp: { protocols: { grpc: GrpcProtocolConfig; http: HttpProtocolConfig } } };
   admin: { endpoint: Endpoint };
   limits: { max_inflight_bytes_mib: number };
+  aggregation: AggregationConfig;
   log: { level: LogLevel };
   /** Milliseconds. */
   shutdown_timeout: number;
@@ -89,6 +92,7 @@ const root = s.object(
     receivers: s.object({ otlp: s.object({ protocols }) }),
     admin: s.object({ endpoint: s.endpoint({ default: 'localhost:13133' }) }),
     limits: s.object({ max_inflight_bytes_mib: s.number({ default: 256, greaterThan: 0 }) }),
+    aggregation: aggregationSpec,
     log: s.object({ level: s.oneOf(LOG_LEVELS, { default: 'info' }) }),
     shutdown_timeout: s.duration({ default: '10s', greaterThan: 0 }),
   },

@@ -159,6 +159,22 @@ export function integer(options: { default: number } & NumberBounds): Spec<numbe
   });
 }
 
+/**
+ * A regular expression (JavaScript syntax), kept as its source text; invalid patterns are
+ * reported with the engine's message so users see what to fix.
+ */
+export function pattern(options: { default: string }): Spec<string> {
+  return scalar('regex', textView, () => options.default, (v, got) => {
+    if (typeof v !== 'string') return { problem: `expected a regular expression, got ${got}` };
+    try {
+      new RegExp(v);
+    } catch (err) {
+      return { problem: (err as Error).message };
+    }
+    return v;
+  });
+}
+
 /** A `true`/`false` setting; strings like `"yes"` are rejected rather than guessed. */
 export function boolean(options: { default: boolean }): Spec<boolean> {
   return scalar('boolean', typedView, () => options.default, (v, got) =>

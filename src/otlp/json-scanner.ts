@@ -8,6 +8,7 @@
  * a field set to null counts as absent, as the protobuf JSON mapping says.
  */
 import { LogBatch, MetricType, PointBatch, ScannedPoint, SpanBatch } from './batch.js';
+import { FLAG_NO_RECORDED_VALUE } from './metric-scanner.js';
 
 /** Raised for JSON that is not an OTLP export request. */
 export class JsonShapeError extends Error {
@@ -233,7 +234,7 @@ function pointJson(dp: Json, p: ScannedPoint): string | null {
       p.isInt = true;
     } else if (dp.asDouble !== undefined && dp.asDouble !== null) {
       p.value = num(dp.asDouble, 'dataPoint.asDouble');
-    } else return 'number data point has no value';
+    } else if ((p.flags & FLAG_NO_RECORDED_VALUE) === 0) return 'number data point has no value';
     return null;
   }
   p.count = Number(int64(dp, 'count', 'dataPoint'));

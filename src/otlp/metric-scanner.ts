@@ -21,6 +21,9 @@ import { MetricType, PointBatch, ScannedPoint } from './batch.js';
 import { StringInterner } from './interner.js';
 import { WireError, WireReader, WireType, readTag } from './wire.js';
 
+/** DataPointFlags.FLAG_NO_RECORDED_VALUE. */
+export const FLAG_NO_RECORDED_VALUE = 1;
+
 const SERVICE_NAME = new KeySet(['service.name']);
 
 /** Field number of the data point's attributes, per point message type. */
@@ -208,7 +211,8 @@ export class MetricScanner {
       }
     }
     r.end = outerEnd;
-    if ((type === MetricType.GAUGE || type === MetricType.SUM) && !hasValue) return 'number data point has no value';
+    // A point flagged NO_RECORDED_VALUE (flags bit 0) legitimately has no value: it marks a gap.
+    if ((type === MetricType.GAUGE || type === MetricType.SUM) && !hasValue && (p.flags & FLAG_NO_RECORDED_VALUE) === 0) return 'number data point has no value';
     if (type === MetricType.HISTOGRAM && p.bucketCounts.length > 0 && p.bucketCounts.length !== p.explicitBounds.length + 1) {
       return `histogram has ${p.bucketCounts.length} bucket counts for ${p.explicitBounds.length} bounds (want bounds + 1)`;
     }

@@ -69,6 +69,22 @@ export class SelfMetrics {
     });
   }
 
+  /**
+   * Adds a counter whose running total lives elsewhere (a stage's plain-number stats, kept off
+   * prom-client on the hot path) and is read at scrape time. `read` must never decrease.
+   */
+  observeCounter(name: string, help: string, read: () => number): void {
+    new Counter({
+      name: `otel_friction_${name}`,
+      help,
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        this.inc(read());
+      },
+    });
+  }
+
   setInflightLimit(bytes: number): void {
     this.inflightLimit.set(bytes);
   }

@@ -7,7 +7,7 @@ const doc = readFileSync(new URL('../../docs/configuration.md', import.meta.url)
 
 /** Rows of the Keys table: key → default column. */
 const rows = new Map(
-  [...doc.matchAll(/^\| `([a-z_.[\]]+)` \| [^|]+ \| ([^|]+) \|/gm)].map((m) => [m[1], m[2].trim()]),
+  [...doc.matchAll(/^\| `([a-z0-9_.[\]]+)` \| [^|]+ \| ([^|]+) \|/gm)].map((m) => [m[1], m[2].trim()]),
 );
 
 test('every leaf setting has a row in docs/configuration.md', () => {

@@ -33,6 +33,20 @@ const DEFAULTS: FrictionConfig = {
   },
   admin: { endpoint: { host: 'localhost', port: 13133 } },
   limits: { max_inflight_bytes_mib: 256 },
+  aggregation: {
+    window: 10_000,
+    retain_windows: 360,
+    time: 'receive',
+    allowed_lateness: 5_000,
+    max_series: 10_000,
+    series_ttl: 900_000,
+    exemplars: 3,
+    dimensions: [],
+    operation_rules: [],
+    errors: { http_5xx: false, grpc_codes: [] },
+    sketch: { type: 'tdigest', compression: 200, relative_accuracy: 0.01 },
+    metrics: { max_series: 10_000 },
+  },
   log: { level: 'info' },
   shutdown_timeout: 10_000,
 };
@@ -85,6 +99,7 @@ describe('defaults', () => {
       },
       admin: { endpoint: { host: '', port: 13134 } },
       limits: { max_inflight_bytes_mib: 512 },
+      aggregation: DEFAULTS.aggregation,
       log: { level: 'debug' },
       shutdown_timeout: 90_000,
     } satisfies FrictionConfig);
@@ -209,5 +224,28 @@ describe('errors', () => {
   test('a __proto__ key is an unknown key, not a prototype change', () => {
     const r = validateConfig(JSON.parse('{"log": {"__proto__": {"level": "debug"}}}'));
     expect(r.issues).toEqual([{ path: 'log.__proto__', message: 'unknown key' }]);
+  });
+});
+
+describe('aggregation', () => {
+  test('a full aggregation section loads with its values', () => {
+    const a = load('good-aggregation.yaml').aggregation;
+    expect(a).toMatchObject({
+      window: 1000,
+      retain_windows: 60,
+      time: 'span_end',
+      allowed_lateness: 3000,
+      max_series: 500,
+      series_ttl: 60_000,
+      exemplars: 0,
+      dimensions: ['deployment.environment', 'http.route'],
+      errors: { http_5xx: true, grpc_codes: [2, 13, 14] },
+      sketch: { type: 'ddsketch', compression: 200, relative_accuracy: 0.02 },
+      metrics: { max_series: 2000 },
+    });
+    expect(a.operation_rules).toEqual([
+      { match: '/user/\\d+', replace: '/user/{id}' },
+      { match: '^(GET|POST) /order/\\d+$', replace: '$1 /order/{id}' },
+    ]);
   });
 });

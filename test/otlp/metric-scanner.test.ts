@@ -51,7 +51,8 @@ function blank(): PointRow {
 /** Fills the type-specific fields of `row` from decoded point `dp`; returns false if unusable. */
 function fillPoint(row: PointRow, dp: Obj): boolean {
   if (row.type === MetricType.GAUGE || row.type === MetricType.SUM) {
-    if (dp.value === undefined) return false;
+    // No value is only usable on a point flagged NO_RECORDED_VALUE.
+    if (dp.value === undefined) return ((dp.flags ?? 0) & 1) === 1;
     row.isInt = dp.value === 'asInt';
     row.value = row.isInt ? dp.asInt.toNumber() : dp.asDouble;
     return true;
@@ -215,6 +216,15 @@ describe('MetricScanner', () => {
     expect(got.rows.map((r) => r.metricName)).toEqual(['g', 'h']);
     expect(got.rejected).toBe(4);
     expect(batch.rejectReason).toBe('number data point has no value');
+  });
+
+  it('accepts a value-less point flagged NO_RECORDED_VALUE (a gap, valid per the spec)', () => {
+    const got = scan(encodeMetricRequest({
+      resourceMetrics: [{ scopeMetrics: [{ metrics: [{ name: 'g', gauge: { dataPoints: [{ asDouble: 1 }, { timeUnixNano: '5', flags: 1 }] } }] }] }],
+    }));
+    expect(got.rejected).toBe(0);
+    expect(got.rows).toHaveLength(2);
+    expect(batch.points[1].flags & 1).toBe(1);
   });
 });
 

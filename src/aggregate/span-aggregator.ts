@@ -1,0 +1,273 @@
+/**
+ * Spans → per-series tumbling windows. The hot path: one call per request batch, a few Map
+ * lookups and number updates per span, one buffered sketch insert, no allocation per span.
+ * Windows close when their time is up (checked on every batch and by the aggregator's timer),
+ * and every closed window, empty ones included, goes to the listener in one array.
+ */
+import type { AggregationConfig } from '../config/index.js';
+import type { SpanBatch } from '../otlp/batch.js';
+import type { Clock } from './clock.js';
+import { type KeyedSeries, SeriesKeyspace } from './keyspace.js';
+import { OperationRules } from './operation-rules.js';
+import type { QuantileSketch, SketchFactory } from './sketch.js';
+import { type ClosedSpanWindow, type LastWindow, type SpanSeriesKey, SpanWindowAccumulator, emptyClosedWindow } from './span-window.js';
+import { WindowHistory } from './window-history.js';
+
+/** Span kind names by OTLP enum value; anything else is `unspecified`. */
+export const SPAN_KIND_NAMES = ['unspecified', 'internal', 'server', 'client', 'producer', 'consumer'] as const;
+
+/** Attribute keys read when `aggregation.errors.http_5xx` is on (current and older conventions). */
+export const HTTP_STATUS_KEYS = ['http.response.status_code', 'http.status_code'] as const;
+/** Attribute key read when `aggregation.errors.grpc_codes` is set. */
+export const GRPC_STATUS_KEY = 'rpc.grpc.status_code';
+
+const STATUS_ERROR = 2;
+
+/** A live span series: its key, its open windows and its retained history. */
+export class SpanSeries implements KeyedSeries, SpanSeriesKey {
+  readonly operation: string;
+  readonly kind: string;
+  readonly dimensions: Readonly<Record<string, string>>;
+  lastSeen: number;
+  /** Open windows, indexed by window index modulo their number (one unless span_end with lateness). */
+  readonly lanes: SpanWindowAccumulator[];
+  readonly history: WindowHistory;
+  /** Index of the first window not closed yet. */
+  nextToClose: number;
+  /** Spans that arrived after their window had closed (span_end time only). */
+  late = 0;
+  /** The newest closed window. */
+  last: LastWindow | undefined;
+
+  constructor(
+    readonly service: string,
+    readonly keyParts: readonly string[],
+    readonly overflow: boolean,
+    dimensionKeys: readonly string[],
+    lanes: SpanWindowAccumulator[],
+    history: WindowHistory,
+    now: number,
+    firstWindow: number,
+  ) {
+    this.operation = keyParts[0];
+    this.kind = keyParts[1];
+    this.dimensions = Object.fromEntries(dimensionKeys.map((k, i) => [k, keyParts[2 + i]]));
+    this.lanes = lanes;
+    this.history = history;
+    this.lastSeen = now;
+    this.nextToClose = firstWindow;
+  }
+}
+
+/** What the span aggregator is built from. */
+export interface SpanAggregatorOptions {
+  config: AggregationConfig;
+  sketches: SketchFactory;
+  clock: Clock;
+  /** Receives every closed window, once per close; see {@link ClosedSpanWindow} for the sketch's lifetime. */
+  onWindows?(windows: readonly ClosedSpanWindow[]): void;
+  onCapReached?(maxSeries: number): void;
+}
+
+/** Counters for /metrics. */
+export interface SpanAggregatorStats {
+  spans: number;
+  lateSpans: number;
+  overflowSpans: number;
+  negativeDurations: number;
+}
+
+// A process that stalled (suspended VM, debugger) closes at most this many windows per series
+// on wake-up instead of replaying every missed window.
+const MAX_CATCH_UP_WINDOWS_FACTOR = 1;
+
+/** Aggregates span batches into windowed series. */
+export class SpanAggregator {
+  readonly keyspace: SeriesKeyspace<SpanSeries>;
+  readonly stats: SpanAggregatorStats = { spans: 0, lateSpans: 0, overflowSpans: 0, negativeDurations: 0 };
+  private readonly windowMs: number;
+  private readonly lateness: number;
+  private readonly laneCount: number;
+  private readonly spanEndTime: boolean;
+  private readonly rules: OperationRules;
+  private readonly userDims: number;
+  private readonly httpDims: number[] = [];
+  private readonly grpcDim: number = -1;
+  private readonly grpcCodes: Set<string>;
+  private readonly parts: string[];
+  private readonly emptySketch: QuantileSketch;
+  private nextCloseAt: number;
+  private closedBefore: number;
+  // One-entry cache: spans of a request mostly come in runs of one series.
+  private cached: SpanSeries | undefined;
+  private cachedService = '';
+  private cachedName = '';
+  private cachedKind = -1;
+  private readonly cachedDims: string[];
+
+  /** Attribute keys the decoder must extract for this aggregator, in order. */
+  readonly decoderDimensions: readonly string[];
+
+  constructor(private readonly options: SpanAggregatorOptions) {
+    const c = options.config;
+    this.windowMs = c.window;
+    this.spanEndTime = c.time === 'span_end';
+    this.lateness = this.spanEndTime ? c.allowed_lateness : 0;
+    this.laneCount = 1 + Math.ceil(this.lateness / this.windowMs);
+    this.rules = new OperationRules(c.operation_rules);
+    this.userDims = c.dimensions.length;
+    const keys = [...c.dimensions];
+    if (c.errors.http_5xx) for (const k of HTTP_STATUS_KEYS) this.httpDims.push(keys.push(k) - 1);
+    if (c.errors.grpc_codes.length > 0) this.grpcDim = keys.push(GRPC_STATUS_KEY) - 1;
+    this.grpcCodes = new Set(c.errors.grpc_codes.map(String));
+    this.decoderDimensions = keys;
+    this.parts = new Array<string>(2 + this.userDims).fill('');
+    this.cachedDims = new Array<string>(this.userDims).fill('');
+    this.emptySketch = options.sketches.create();
+    const now = options.clock.now();
+    this.closedBefore = this.firstOpenWindow(now);
+    this.nextCloseAt = (this.closedBefore + 1) * this.windowMs + this.lateness;
+    const dimensionKeys = c.dimensions;
+    this.keyspace = new SeriesKeyspace<SpanSeries>({
+      parts: 2 + this.userDims,
+      maxSeries: c.max_series,
+      ttlMs: c.series_ttl,
+      onCapReached: options.onCapReached,
+      create: (service, parts, overflow, t) =>
+        new SpanSeries(
+          service, parts, overflow, dimensionKeys,
+          Array.from({ length: this.laneCount }, () => new SpanWindowAccumulator(options.sketches.create(), c.exemplars)),
+          new WindowHistory(c.retain_windows, this.windowMs),
+          t,
+          this.firstOpenWindow(t),
+        ),
+    });
+  }
+
+  /** Window length, ms. */
+  get window(): number {
+    return this.windowMs;
+  }
+
+  /** Live series, for readers such as the JSON API. */
+  series(): IterableIterator<SpanSeries> {
+    return this.keyspace.series();
+  }
+
+  /** The time at which the next window closes, ms since the epoch. */
+  get nextClose(): number {
+    return this.nextCloseAt;
+  }
+
+  private firstOpenWindow(now: number): number {
+    return Math.floor((now - this.lateness) / this.windowMs);
+  }
+
+  /** Adds every span of `batch`. The batch's strings and ids are read now, not kept. */
+  consume(batch: SpanBatch): void {
+    const now = this.options.clock.now();
+    if (now >= this.nextCloseAt) this.closeDue(now);
+    const W = this.windowMs;
+    const receiveIndex = Math.floor(now / W);
+    const firstOpen = this.closedBefore;
+    const lanes = this.laneCount;
+    const spans = batch.spans;
+    const buf = batch.buffer;
+    const stats = this.stats;
+    for (let i = 0; i < batch.length; i++) {
+      const s = spans[i];
+      const series = this.seriesOf(s.serviceName, s.name, s.kind, s.dims, now);
+      series.lastSeen = now;
+      let index = receiveIndex;
+      if (this.spanEndTime) {
+        index = Math.floor((s.endHi * 4294967296 + s.endLo) / 1e6 / W);
+        // A clock ahead of ours lands in the current window rather than in one that never closes.
+        if (index > receiveIndex) index = receiveIndex;
+        if (index < firstOpen) {
+          series.late++;
+          stats.lateSpans++;
+          continue;
+        }
+      }
+      const lane = series.lanes[lanes === 1 ? 0 : index % lanes];
+      if (lane.index !== index) lane.begin(index);
+      let ms = s.durationNs / 1e6;
+      if (!(ms >= 0)) {
+        ms = 0;
+        stats.negativeDurations++;
+      }
+      const error = s.statusCode === STATUS_ERROR || this.errorByAttributes(s.dims);
+      lane.add(ms, error);
+      if (lane.exemplars.capacity > 0) lane.exemplars.offer(ms, error, buf, s.traceIdOffset, s.spanIdOffset);
+      if (series.overflow) stats.overflowSpans++;
+    }
+    stats.spans += batch.length;
+  }
+
+  private errorByAttributes(dims: readonly string[]): boolean {
+    for (const d of this.httpDims) {
+      const v = dims[d];
+      if (v.length === 3 && v.charCodeAt(0) === 53 /* '5' */) return true;
+    }
+    return this.grpcDim >= 0 && this.grpcCodes.has(dims[this.grpcDim]);
+  }
+
+  private seriesOf(service: string, name: string, kind: number, dims: readonly string[], now: number): SpanSeries {
+    const n = this.userDims;
+    if (this.cached !== undefined && service === this.cachedService && name === this.cachedName && kind === this.cachedKind) {
+      let same = true;
+      for (let j = 0; j < n; j++) if (dims[j] !== this.cachedDims[j]) same = false;
+      if (same) return this.cached;
+    }
+    const parts = this.parts;
+    parts[0] = this.rules.apply(name);
+    parts[1] = SPAN_KIND_NAMES[kind] ?? 'unspecified';
+    for (let j = 0; j < n; j++) parts[2 + j] = this.cachedDims[j] = dims[j];
+    const series = this.keyspace.lookup(service, parts, now);
+    this.cached = series;
+    this.cachedService = service;
+    this.cachedName = name;
+    this.cachedKind = kind;
+    return series;
+  }
+
+  /**
+   * Closes every window that ended (plus `allowed_lateness`) at or before `now`, hands them to
+   * the listener, then evicts idle series. Cheap when nothing is due.
+   */
+  closeDue(now: number): void {
+    const firstOpen = this.firstOpenWindow(now);
+    if (firstOpen <= this.closedBefore) return;
+    this.closedBefore = firstOpen;
+    this.nextCloseAt = (firstOpen + 1) * this.windowMs + this.lateness;
+    const W = this.windowMs;
+    const closed: ClosedSpanWindow[] = [];
+    const used: SpanWindowAccumulator[] = [];
+    const maxCatchUp = Math.max(1, this.options.config.retain_windows * MAX_CATCH_UP_WINDOWS_FACTOR);
+    for (const series of this.keyspace.series()) {
+      if (firstOpen - series.nextToClose > maxCatchUp) series.nextToClose = firstOpen - maxCatchUp;
+      while (series.nextToClose < firstOpen) {
+        const index = series.nextToClose++;
+        const lane = series.lanes[index % this.laneCount];
+        let w: ClosedSpanWindow;
+        if (lane.index === index) {
+          w = lane.close(series, W);
+          used.push(lane);
+        } else {
+          w = emptyClosedWindow(series, index, W, this.emptySketch);
+        }
+        series.history.push(w);
+        const { series: _s, sketch: _k, ...last } = w;
+        series.last = last;
+        closed.push(w);
+      }
+    }
+    try {
+      if (closed.length > 0) this.options.onWindows?.(closed);
+    } finally {
+      for (const lane of used) lane.reset();
+      this.cached = undefined;
+      this.keyspace.evictIdle(now);
+    }
+  }
+}
