@@ -24,6 +24,7 @@ async function child(n, windows) {
   const { ManualClock } = await import(dist('aggregate/clock.js'));
   const { SpanBatch } = await import(dist('otlp/batch.js'));
   const config = defaultConfig().aggregation;
+  globalThis.gc?.();
   const base = process.memoryUsage();
   const W = config.window;
   const clock = new ManualClock(1_700_000_000_000);
@@ -61,6 +62,7 @@ async function child(n, windows) {
   process.stdout.write(`${JSON.stringify({
     n, series, windows, retained: first.history.length,
     rssMiB: m.rss / 2 ** 20,
+    baseRssMiB: base.rss / 2 ** 20,
     heapMiB: m.heapUsed / 2 ** 20,
     arrayBuffersMiB: m.arrayBuffers / 2 ** 20,
     bytesPerSeries: (m.heapUsed + m.arrayBuffers - base.heapUsed - base.arrayBuffers) / series,

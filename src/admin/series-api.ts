@@ -3,6 +3,7 @@
  * scripts (`curl …/api/v1/series?service=checkout&sort=p99&limit=10`).
  */
 import { ErrorCodes } from '../errors.js';
+import type { Exemplar } from '../aggregate/exemplars.js';
 import type { LastWindow, SpanSeriesKey } from '../aggregate/span-window.js';
 import type { AdminResponse, AdminRoute } from './admin-server.js';
 
@@ -49,7 +50,7 @@ interface Row {
     p99: number | null;
     p999: number | null;
     max: number | null;
-    exemplars: LastWindow['exemplars'];
+    exemplars: Exemplar[];
   } | null;
 }
 
@@ -84,7 +85,7 @@ function toRow(s: SeriesView, windowSeconds: number): Row {
       p99: finite(w.p99),
       p999: finite(w.p999),
       max: finite(w.maxMs),
-      exemplars: w.exemplars,
+      exemplars: w.exemplars.render(),
     },
   };
 }

@@ -14,8 +14,21 @@ export interface Exemplar {
 
 const ID_BYTES = 24; // 16-byte trace id + 8-byte span id
 
+/**
+ * A closed window's exemplars, kept as raw bytes and rendered on demand: most windows are
+ * never looked at, so hex strings are made only when someone reads them.
+ */
+export interface ExemplarSet {
+  readonly size: number;
+  /** The exemplars, failed first, then slowest first (allocates). */
+  render(): Exemplar[];
+}
+
+/** The exemplars of a window in which nothing arrived. */
+export const NO_EXEMPLARS: ExemplarSet = Object.freeze({ size: 0, render: (): Exemplar[] => [] });
+
 /** Keeps the k "worst" spans offered, in fixed typed arrays: offering allocates nothing. */
-export class ExemplarReservoir {
+export class ExemplarReservoir implements ExemplarSet {
   private readonly ids: Uint8Array;
   private readonly durations: Float64Array;
   private readonly errors: Uint8Array;

@@ -10,8 +10,9 @@ import type { Clock } from './clock.js';
 import { type KeyedSeries, SeriesKeyspace } from './keyspace.js';
 import { OperationRules } from './operation-rules.js';
 import type { QuantileSketch, SketchFactory } from './sketch.js';
-import { type ClosedSpanWindow, type LastWindow, type SpanSeriesKey, SpanWindowAccumulator, emptyClosedWindow } from './span-window.js';
-import { WindowHistory } from './window-history.js';
+import { ExemplarReservoir, NO_EXEMPLARS } from './exemplars.js';
+import { type ClosedSpanWindow, type SpanSeriesKey, SpanWindowAccumulator, closeEmptyInto, newClosedWindow } from './span-window.js';
+import { WindowHistory, WindowRingSlab } from './window-history.js';
 
 /** Span kind names by OTLP enum value; anything else is `unspecified`. */
 export const SPAN_KIND_NAMES = ['unspecified', 'internal', 'server', 'client', 'producer', 'consumer'] as const;
@@ -36,8 +37,12 @@ export class SpanSeries implements KeyedSeries, SpanSeriesKey {
   nextToClose: number;
   /** Spans that arrived after their window had closed (span_end time only). */
   late = 0;
-  /** The newest closed window. */
-  last: LastWindow | undefined;
+  /** The newest closed window, refilled in place at every close (undefined before the first). */
+  last: ClosedSpanWindow | undefined;
+  /** The object {@link last} points to once a window has closed. */
+  readonly closed: ClosedSpanWindow;
+  /** Exemplars of the newest closed window; swapped with a lane's reservoir at close. */
+  lastExemplars: ExemplarReservoir;
 
   constructor(
     readonly service: string,
@@ -56,6 +61,8 @@ export class SpanSeries implements KeyedSeries, SpanSeriesKey {
     this.history = history;
     this.lastSeen = now;
     this.nextToClose = firstWindow;
+    this.lastExemplars = new ExemplarReservoir(lanes[0].exemplars.capacity);
+    this.closed = newClosedWindow(this, lanes[0].sketch, this.lastExemplars);
   }
 }
 
@@ -105,6 +112,9 @@ export class SpanAggregator {
   private cachedKind = -1;
   private readonly cachedDims: string[];
 
+  /** Where the series' retained rings live. */
+  readonly ringSlab: WindowRingSlab;
+
   /** Attribute keys the decoder must extract for this aggregator, in order. */
   readonly decoderDimensions: readonly string[];
 
@@ -128,6 +138,8 @@ export class SpanAggregator {
     this.closedBefore = this.firstOpenWindow(now);
     this.nextCloseAt = (this.closedBefore + 1) * this.windowMs + this.lateness;
     const dimensionKeys = c.dimensions;
+    const slab = new WindowRingSlab(c.retain_windows);
+    this.ringSlab = slab;
     this.keyspace = new SeriesKeyspace<SpanSeries>({
       parts: 2 + this.userDims,
       maxSeries: c.max_series,
@@ -137,7 +149,7 @@ export class SpanAggregator {
         new SpanSeries(
           service, parts, overflow, dimensionKeys,
           Array.from({ length: this.laneCount }, () => new SpanWindowAccumulator(options.sketches.create(), c.exemplars)),
-          new WindowHistory(c.retain_windows, this.windowMs),
+          new WindowHistory(slab, this.windowMs),
           t,
           this.firstOpenWindow(t),
         ),
@@ -249,16 +261,17 @@ export class SpanAggregator {
       while (series.nextToClose < firstOpen) {
         const index = series.nextToClose++;
         const lane = series.lanes[index % this.laneCount];
-        let w: ClosedSpanWindow;
+        // The series' own window object carries its newest close; a catch-up over several
+        // windows gives the older ones fresh objects so listeners see each.
+        const w = series.nextToClose === firstOpen ? series.closed : newClosedWindow(series, this.emptySketch, series.lastExemplars);
         if (lane.index === index) {
-          w = lane.close(series, W);
+          series.lastExemplars = lane.closeInto(w, W, series.lastExemplars);
           used.push(lane);
         } else {
-          w = emptyClosedWindow(series, index, W, this.emptySketch);
+          closeEmptyInto(w, index, W, this.emptySketch, NO_EXEMPLARS);
         }
         series.history.push(w);
-        const { series: _s, sketch: _k, ...last } = w;
-        series.last = last;
+        series.last = series.closed;
         closed.push(w);
       }
     }
@@ -267,7 +280,7 @@ export class SpanAggregator {
     } finally {
       for (const lane of used) lane.reset();
       this.cached = undefined;
-      this.keyspace.evictIdle(now);
+      this.keyspace.evictIdle(now, (series) => series.history.release());
     }
   }
 }

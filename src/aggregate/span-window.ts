@@ -2,9 +2,9 @@
  * One open window of one span series: the numbers that accumulate per span, and the shape a
  * window has once closed.
  */
-import { type Exemplar, ExemplarReservoir } from './exemplars.js';
+import { ExemplarReservoir, type ExemplarSet } from './exemplars.js';
 import type { QuantileSketch } from './sketch.js';
-import { type WindowSummary, emptySummary } from './window-history.js';
+import type { WindowSummary } from './window-history.js';
 
 /** The key of a span series, as readers see it. */
 export interface SpanSeriesKey {
@@ -18,21 +18,29 @@ export interface SpanSeriesKey {
   readonly overflow: boolean;
 }
 
-/** A closed window, retained on its series: the numbers plus exemplar spans. */
+/** A closed window: the numbers plus exemplar spans. */
 export interface LastWindow extends WindowSummary {
   /** Window end (exclusive), ms since the epoch. */
   end: number;
-  exemplars: Exemplar[];
+  /** Valid until the series closes its next window. */
+  exemplars: ExemplarSet;
 }
 
 /**
- * A window as handed to detectors when it closes. `sketch` is the window's own quantile
- * sketch and is only valid during the callback (it is reset for the next window afterwards):
- * merge or serialize it there if you need it later.
+ * A window as handed to detectors when it closes. The object is the series' own and is
+ * refilled at its next close; `sketch` is the window's quantile sketch and is only valid
+ * during the callback (it is reset for the next window afterwards): merge or serialize it
+ * there if you need it later, and copy the numbers you keep.
  */
 export interface ClosedSpanWindow extends LastWindow {
   readonly series: SpanSeriesKey;
-  readonly sketch: QuantileSketch;
+  sketch: QuantileSketch;
+}
+
+/** A reusable closed window for `series`. */
+export function newClosedWindow(series: SpanSeriesKey, sketch: QuantileSketch, exemplars: ExemplarSet): ClosedSpanWindow {
+  const nan = Number.NaN;
+  return { series, start: 0, end: 0, count: 0, errors: 0, sumMs: 0, minMs: nan, maxMs: nan, p50: nan, p90: nan, p99: nan, p999: nan, exemplars, sketch };
 }
 
 /** Accumulates one window; reused window after window. */
@@ -44,7 +52,8 @@ export class SpanWindowAccumulator {
   sumMs = 0;
   minMs = Number.POSITIVE_INFINITY;
   maxMs = Number.NEGATIVE_INFINITY;
-  readonly exemplars: ExemplarReservoir;
+  /** Swapped with the series' last-window reservoir at close, so neither is copied. */
+  exemplars: ExemplarReservoir;
 
   constructor(readonly sketch: QuantileSketch, exemplars: number) {
     this.exemplars = new ExemplarReservoir(exemplars);
@@ -63,26 +72,30 @@ export class SpanWindowAccumulator {
     this.sketch.add(durationMs);
   }
 
-  /** The closed form of this window. Call {@link reset} once readers are done with the sketch. */
-  close(series: SpanSeriesKey, windowMs: number): ClosedSpanWindow {
+  /**
+   * Writes the closed form of this window into `out` and hands its exemplars over (returning
+   * the reservoir `out` held before, now owned by this accumulator). Call {@link reset} once
+   * readers are done with the sketch.
+   */
+  closeInto(out: ClosedSpanWindow, windowMs: number, previous: ExemplarReservoir): ExemplarReservoir {
     const start = this.index * windowMs;
     const s = this.sketch;
-    return {
-      series,
-      start,
-      end: start + windowMs,
-      count: this.count,
-      errors: this.errors,
-      sumMs: this.sumMs,
-      minMs: this.count > 0 ? this.minMs : Number.NaN,
-      maxMs: this.count > 0 ? this.maxMs : Number.NaN,
-      p50: s.quantile(0.5),
-      p90: s.quantile(0.9),
-      p99: s.quantile(0.99),
-      p999: s.quantile(0.999),
-      exemplars: this.exemplars.render(),
-      sketch: s,
-    };
+    out.start = start;
+    out.end = start + windowMs;
+    out.count = this.count;
+    out.errors = this.errors;
+    out.sumMs = this.sumMs;
+    out.minMs = this.count > 0 ? this.minMs : Number.NaN;
+    out.maxMs = this.count > 0 ? this.maxMs : Number.NaN;
+    out.p50 = s.quantile(0.5);
+    out.p90 = s.quantile(0.9);
+    out.p99 = s.quantile(0.99);
+    out.p999 = s.quantile(0.999);
+    out.sketch = s;
+    const mine = this.exemplars;
+    out.exemplars = mine;
+    this.exemplars = previous;
+    return mine;
   }
 
   reset(): void {
@@ -97,8 +110,15 @@ export class SpanWindowAccumulator {
   }
 }
 
-/** The closed form of a window in which nothing arrived (detectors need the gaps: traffic drops). */
-export function emptyClosedWindow(series: SpanSeriesKey, index: number, windowMs: number, sketch: QuantileSketch): ClosedSpanWindow {
-  const start = index * windowMs;
-  return { ...emptySummary(start), series, end: start + windowMs, exemplars: [], sketch };
+/** Writes an empty window (nothing arrived: detectors need the gaps, e.g. traffic drops) into `out`. */
+export function closeEmptyInto(out: ClosedSpanWindow, index: number, windowMs: number, sketch: QuantileSketch, exemplars: ExemplarSet): void {
+  const nan = Number.NaN;
+  out.start = index * windowMs;
+  out.end = out.start + windowMs;
+  out.count = 0;
+  out.errors = 0;
+  out.sumMs = 0;
+  out.minMs = out.maxMs = out.p50 = out.p90 = out.p99 = out.p999 = nan;
+  out.sketch = sketch;
+  out.exemplars = exemplars;
 }

@@ -16,8 +16,9 @@ import type { QuantileSketch, SketchFactory } from './sketch.js';
  * (3.9%); k3 is on a par with k2.
  */
 export const DEFAULT_COMPRESSION = 300;
-/** Accepted range of the compression parameter. */
+/** Smallest accepted compression. */
 export const MIN_COMPRESSION = 10;
+/** Largest accepted compression (~7,000 centroids, ~70 KB serialized). */
 export const MAX_COMPRESSION = 10_000;
 
 // Values buffered between merges, per unit of compression. Sorting dominates the insert cost
@@ -65,7 +66,7 @@ export class MergingTDigest implements QuantileSketch {
   readonly compression: number;
   private readonly bufferLimit: number;
   private buf: Float64Array = new Float64Array(INITIAL_BUFFER);
-  /** Weights of buffered values; null while every buffered weight is 1 (the common case). */
+  /** Weights of buffered values; null until a weight other than 1 first arrives. */
   private bufW: Float64Array | null = null;
   private bufLen = 0;
   private bufWeight = 0;
@@ -191,11 +192,12 @@ export class MergingTDigest implements QuantileSketch {
   /**
    * k2 normalizer: with k(q) = normalizer·ln(q/(1-q)) a centroid may span one unit of k, so its
    * weight is capped near total·q(1-q)/normalizer. Z = 4·ln(n/δ) + 24 is Dunning's choice that
-   * keeps the centroid count near δ as n grows; clamped so tiny digests do not get a tiny Z.
+   * keeps the centroid count near δ as n grows. For n far below δ, Z goes to zero or below, the
+   * cap to zero or below, and nothing merges: small digests stay exact.
    */
   private normalizer(total: number): number {
     const c = this.compression;
-    return c / (4 * Math.log(Math.max(total / c, 1)) + 24);
+    return c / (4 * Math.log(total / c) + 24);
   }
 
   /**
@@ -238,6 +240,12 @@ export class MergingTDigest implements QuantileSketch {
     return out;
   }
 
+  /**
+   * Interpolated as in Dunning's reference: the value at weight q·n, where each centroid's
+   * weight is centred on its mean, a unit-weight centroid is one exact value, and the outer
+   * half-centroids reach to the exact min and max. With all-singleton centroids (small n) this is
+   * the value at 0-based rank ⌊q·n⌋ (capped at n-1).
+   */
   quantile(q: number): number {
     if (!(q >= 0 && q <= 1)) return Number.NaN;
     this.flush();

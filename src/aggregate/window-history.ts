@@ -1,8 +1,14 @@
 /**
  * The retained ring of closed windows of one span series: what detectors read as a baseline
- * and the dashboard plots. A full ring (default 360 windows) is kept for every live series, so
- * each window is a 24-byte record: counts as uint32, the duration sum as float32, and the
- * latency quantiles as 16-bit log-scale codes (0.025% relative error, far below the sketch's).
+ * and the dashboard plots. Every live series keeps a full ring (default 360 windows), so memory
+ * is dominated by these records and they are made small and allocation-free:
+ *
+ * - a window is one 20-byte record: count and errors as uint32, and the mean, max, p50, p90,
+ *   p99 and p99.9 latencies as 16-bit log-scale codes (≤ 0.025% relative error, far below the
+ *   sketch's own);
+ * - rings are fixed blocks carved from large shared chunks ({@link WindowRingSlab}), records
+ *   laid out row by row, so a young ring touches only its first page, evicted series give their
+ *   block back, and the heap neither fragments nor holds per-series typed arrays.
  */
 
 /** A closed window's numbers, as retained. Durations in milliseconds; NaN when the window was empty. */
@@ -42,82 +48,124 @@ export function decodeLatency(code: number): number {
   return FLOOR_MS * Math.exp((code - 1) * GAMMA_LN);
 }
 
-const LATENCY_COLUMNS = 6; // min, max, p50, p90, p99, p999
-const INITIAL_CAPACITY = 8;
+/** Bytes of one retained window. */
+export const RECORD_BYTES = 20;
+// Record layout, in 16-bit words: count (2), errors (2), then mean, max, p50, p90, p99, p999.
+const W_COUNT = 0;
+const W_ERRORS = 2;
+const W_LAT = 4;
+const RECORD_WORDS = RECORD_BYTES / 2;
+// Rings per chunk: chunks are allocated as series appear and never freed, so a chunk is a
+// compromise between allocation count and memory held past a cardinality spike.
+const RINGS_PER_CHUNK = 256;
+
+interface Chunk {
+  u16: Uint16Array;
+  u32: Uint32Array;
+}
+
+/** Where a ring's records live. */
+interface RingBlock {
+  chunk: Chunk;
+  /** Offset of the ring's first record, in 16-bit words. */
+  base: number;
+}
+
+/** Hands out fixed-size ring blocks from shared chunks and takes them back. */
+export class WindowRingSlab {
+  private readonly chunks: Chunk[] = [];
+  private readonly free: RingBlock[] = [];
+  private readonly ringWords: number;
+
+  constructor(readonly ringLength: number) {
+    this.ringWords = ringLength * RECORD_WORDS;
+  }
+
+  /** Bytes reserved (address space; pages count toward RSS only once written). */
+  get reservedBytes(): number {
+    return this.chunks.length * RINGS_PER_CHUNK * this.ringWords * 2;
+  }
+
+  acquire(): RingBlock {
+    const b = this.free.pop();
+    if (b !== undefined) return b;
+    const buf = new ArrayBuffer(RINGS_PER_CHUNK * this.ringWords * 2);
+    const chunk = { u16: new Uint16Array(buf), u32: new Uint32Array(buf) };
+    this.chunks.push(chunk);
+    // Hand out in reverse so the first ring taken is at the chunk's start.
+    for (let i = RINGS_PER_CHUNK - 1; i > 0; i--) this.free.push({ chunk, base: i * this.ringWords });
+    return { chunk, base: 0 };
+  }
+
+  release(block: RingBlock): void {
+    this.free.push(block);
+  }
+}
 
 /**
- * Closed windows of one series, oldest first, at most `limit`. Windows are contiguous (every
- * window of a live series is recorded, empty ones too), so only the newest start is stored.
- * Capacity grows by doubling up to `limit`, so a young series costs little.
+ * Closed windows of one series, oldest first, at most the slab's ring length. Windows are
+ * contiguous (every window of a live series is recorded, empty ones too), so only the newest
+ * start is stored.
  */
 export class WindowHistory {
-  private counts: Uint32Array;
-  private errors: Uint32Array;
-  private sums: Float32Array;
-  private latencies: Uint16Array;
+  private block: RingBlock | undefined;
   private head = 0; // index of the oldest record
   private n = 0;
   private newestStart = Number.NaN;
+  private readonly limit: number;
 
-  constructor(private readonly limit: number, private readonly windowMs: number) {
-    const cap = Math.min(INITIAL_CAPACITY, limit);
-    this.counts = new Uint32Array(cap);
-    this.errors = new Uint32Array(cap);
-    this.sums = new Float32Array(cap);
-    this.latencies = new Uint16Array(cap * LATENCY_COLUMNS);
+  constructor(private readonly slab: WindowRingSlab, private readonly windowMs: number) {
+    this.limit = slab.ringLength;
   }
 
   get length(): number {
     return this.n;
   }
 
-  /** Bytes held by the ring's arrays. */
-  get byteSize(): number {
-    return this.counts.byteLength + this.errors.byteLength + this.sums.byteLength + this.latencies.byteLength;
-  }
-
   push(w: WindowSummary): void {
-    if (this.n === this.counts.length && this.n < this.limit) this.grow();
-    const cap = this.counts.length;
+    this.block ??= this.slab.acquire();
     let slot: number;
-    if (this.n < cap) {
-      slot = (this.head + this.n) % cap;
+    if (this.n < this.limit) {
+      slot = (this.head + this.n) % this.limit;
       this.n++;
     } else {
       slot = this.head;
-      this.head = (this.head + 1) % cap;
+      this.head = (this.head + 1) % this.limit;
     }
-    this.counts[slot] = Math.min(w.count, 0xffffffff);
-    this.errors[slot] = Math.min(w.errors, 0xffffffff);
-    this.sums[slot] = w.sumMs;
-    const l = slot * LATENCY_COLUMNS;
-    const lat = this.latencies;
-    lat[l] = encodeLatency(w.minMs);
-    lat[l + 1] = encodeLatency(w.maxMs);
-    lat[l + 2] = encodeLatency(w.p50);
-    lat[l + 3] = encodeLatency(w.p90);
-    lat[l + 4] = encodeLatency(w.p99);
-    lat[l + 5] = encodeLatency(w.p999);
+    const { chunk, base } = this.block;
+    const at = base + slot * RECORD_WORDS;
+    const count = Math.min(w.count, 0xffffffff);
+    chunk.u32[(at + W_COUNT) >> 1] = count;
+    chunk.u32[(at + W_ERRORS) >> 1] = Math.min(w.errors, 0xffffffff);
+    const lat = chunk.u16;
+    lat[at + W_LAT] = encodeLatency(count > 0 ? w.sumMs / count : Number.NaN);
+    lat[at + W_LAT + 1] = encodeLatency(w.maxMs);
+    lat[at + W_LAT + 2] = encodeLatency(w.p50);
+    lat[at + W_LAT + 3] = encodeLatency(w.p90);
+    lat[at + W_LAT + 4] = encodeLatency(w.p99);
+    lat[at + W_LAT + 5] = encodeLatency(w.p999);
     this.newestStart = w.start;
   }
 
-  /** Record `i` (0 = oldest) written into `out`, which is returned. */
+  /**
+   * Record `i` (0 = oldest) written into `out`, which is returned. `sumMs` is rebuilt from the
+   * coded mean, and `minMs` is not retained (NaN).
+   */
   get(i: number, out: WindowSummary): WindowSummary {
-    if (i < 0 || i >= this.n) throw new RangeError(`window ${i} of ${this.n}`);
-    const cap = this.counts.length;
-    const slot = (this.head + i) % cap;
-    const l = slot * LATENCY_COLUMNS;
-    const lat = this.latencies;
+    if (i < 0 || i >= this.n || this.block === undefined) throw new RangeError(`window ${i} of ${this.n}`);
+    const { chunk, base } = this.block;
+    const at = base + ((this.head + i) % this.limit) * RECORD_WORDS;
+    const lat = chunk.u16;
     out.start = this.newestStart - (this.n - 1 - i) * this.windowMs;
-    out.count = this.counts[slot];
-    out.errors = this.errors[slot];
-    out.sumMs = this.sums[slot];
-    out.minMs = decodeLatency(lat[l]);
-    out.maxMs = decodeLatency(lat[l + 1]);
-    out.p50 = decodeLatency(lat[l + 2]);
-    out.p90 = decodeLatency(lat[l + 3]);
-    out.p99 = decodeLatency(lat[l + 4]);
-    out.p999 = decodeLatency(lat[l + 5]);
+    out.count = chunk.u32[(at + W_COUNT) >> 1];
+    out.errors = chunk.u32[(at + W_ERRORS) >> 1];
+    out.sumMs = out.count > 0 ? decodeLatency(lat[at + W_LAT]) * out.count : 0;
+    out.minMs = Number.NaN;
+    out.maxMs = decodeLatency(lat[at + W_LAT + 1]);
+    out.p50 = decodeLatency(lat[at + W_LAT + 2]);
+    out.p90 = decodeLatency(lat[at + W_LAT + 3]);
+    out.p99 = decodeLatency(lat[at + W_LAT + 4]);
+    out.p999 = decodeLatency(lat[at + W_LAT + 5]);
     return out;
   }
 
@@ -129,20 +177,11 @@ export class WindowHistory {
     return out;
   }
 
-  private grow(): void {
-    const cap = Math.min(this.limit, this.counts.length * 2);
-    const unroll = <T extends Uint32Array | Float32Array | Uint16Array>(a: T, next: T, width: number): T => {
-      const old = a.length / width;
-      for (let i = 0; i < this.n; i++) {
-        const from = ((this.head + i) % old) * width;
-        next.set(a.subarray(from, from + width), i * width);
-      }
-      return next;
-    };
-    this.counts = unroll(this.counts, new Uint32Array(cap), 1);
-    this.errors = unroll(this.errors, new Uint32Array(cap), 1);
-    this.sums = unroll(this.sums, new Float32Array(cap), 1);
-    this.latencies = unroll(this.latencies, new Uint16Array(cap * LATENCY_COLUMNS), LATENCY_COLUMNS);
+  /** Gives the ring's block back to the slab (the series was evicted). */
+  release(): void {
+    if (this.block !== undefined) this.slab.release(this.block);
+    this.block = undefined;
+    this.n = 0;
     this.head = 0;
   }
 }

@@ -58,7 +58,7 @@ export const aggregationSpec = s.object(
     }),
     sketch: s.object({
       type: s.oneOf(SKETCH_TYPE_NAMES, { default: 'tdigest' }),
-      compression: s.number({ default: 200, min: 20, max: 5000 }),
+      compression: s.number({ default: 300, min: 10, max: 10_000 }),
       relative_accuracy: s.number({ default: 0.01, greaterThan: 0, max: 0.5 }),
     }),
     metrics: s.object({ max_series: s.integer({ default: 10_000, min: 1, max: 10_000_000 }) }),

@@ -1,5 +1,6 @@
 import { describe, expect, test } from 'vitest';
 import { ManualClock } from '../../src/aggregate/clock.js';
+import type { Exemplar } from '../../src/aggregate/exemplars.js';
 import { createSketchFactory } from '../../src/aggregate/sketches.js';
 import { SpanAggregator } from '../../src/aggregate/span-aggregator.js';
 import type { ClosedSpanWindow } from '../../src/aggregate/span-window.js';
@@ -7,6 +8,8 @@ import { type AggregationConfig, defaultConfig } from '../../src/config/index.js
 import { SpanBatch } from '../../src/otlp/batch.js';
 
 const T0 = 1_700_000_000_000; // a window boundary for 1s and 10s windows
+
+type Snapshot = Omit<ClosedSpanWindow, 'exemplars'> & { exemplars: Exemplar[] };
 
 interface SpanSpec {
   service?: string;
@@ -45,7 +48,7 @@ function batchOf(specs: SpanSpec[], dimCount = 0): SpanBatch {
 function setup(overrides: Partial<AggregationConfig> = {}, start = T0) {
   const config = { ...defaultConfig().aggregation, window: 1000, ...overrides };
   const clock = new ManualClock(start);
-  const closed: ClosedSpanWindow[][] = [];
+  const closed: Snapshot[][] = [];
   const caps: number[] = [];
   const agg = new SpanAggregator({
     config,
@@ -54,7 +57,8 @@ function setup(overrides: Partial<AggregationConfig> = {}, start = T0) {
     onWindows: (w) => {
       // The sketch is only valid now: read from it here, as a detector would.
       for (const x of w) expect(x.sketch.count()).toBe(x.count);
-      closed.push([...w]);
+      // Window objects are reused at the next close: keep copies, as a detector would.
+      closed.push(w.map((x) => ({ ...x, exemplars: x.exemplars.render() })));
     },
     onCapReached: (n) => caps.push(n),
   });
@@ -197,6 +201,19 @@ describe('SpanAggregator', () => {
     agg.closeDue(clock.now());
     expect(closed[0][0]).toMatchObject({ count: 2, minMs: 0, maxMs: 3 });
     expect(agg.stats.negativeDurations).toBe(1);
+  });
+
+  test('the series keeps its newest closed window; a reader sees each window of a catch-up', () => {
+    const { agg, clock, closed } = setup();
+    agg.consume(batchOf([{ ms: 4 }]));
+    clock.set(T0 + 3000);
+    agg.closeDue(clock.now());
+    expect(closed).toHaveLength(1);
+    expect(closed[0].map((w) => w.count)).toEqual([1, 0, 0]);
+    expect(closed[0][0].exemplars).toHaveLength(1);
+    const series = [...agg.series()][0];
+    expect(series.last).toMatchObject({ start: T0 + 2000, count: 0 });
+    expect(series.last?.exemplars.size).toBe(0);
   });
 
   test('a long stall replays at most retain_windows windows per series', () => {

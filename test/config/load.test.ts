@@ -44,7 +44,7 @@ const DEFAULTS: FrictionConfig = {
     dimensions: [],
     operation_rules: [],
     errors: { http_5xx: false, grpc_codes: [] },
-    sketch: { type: 'tdigest', compression: 200, relative_accuracy: 0.01 },
+    sketch: { type: 'tdigest', compression: 300, relative_accuracy: 0.01 },
     metrics: { max_series: 10_000 },
   },
   log: { level: 'info' },
@@ -240,7 +240,7 @@ describe('aggregation', () => {
       exemplars: 0,
       dimensions: ['deployment.environment', 'http.route'],
       errors: { http_5xx: true, grpc_codes: [2, 13, 14] },
-      sketch: { type: 'ddsketch', compression: 200, relative_accuracy: 0.02 },
+      sketch: { type: 'ddsketch', compression: 300, relative_accuracy: 0.02 },
       metrics: { max_series: 2000 },
     });
     expect(a.operation_rules).toEqual([
