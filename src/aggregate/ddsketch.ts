@@ -12,6 +12,7 @@
  */
 import { DDSketch } from '@datadog/sketches-js';
 import type { QuantileSketch, SketchFactory } from './sketch.js';
+import { VARINT, readVarint, varintSize, writeVarint } from './varint.js';
 
 /** Relative accuracy used when none is configured. */
 export const DEFAULT_RELATIVE_ACCURACY = 0.01;
@@ -317,34 +318,6 @@ const FLAG_VARINT_COUNTS = 1;
 // magic, version, flags, 0, accuracy f64, bin limit u32, count, zero count, min, max, rejected (f64)
 const HEADER_BYTES = 56;
 
-function varintSize(v: number): number {
-  let size = 1;
-  for (; v >= 128; size++) v = Math.floor(v / 128);
-  return size;
-}
-
-/** Unsigned LEB128 of an integer up to 2^53 (no bit operations: they truncate to 32 bits). */
-function writeVarint(bytes: Uint8Array, p: number, v: number): number {
-  for (; v >= 128; v = Math.floor(v / 128)) bytes[p++] = (v % 128) + 128;
-  bytes[p++] = v;
-  return p;
-}
-
-const VARINT = { value: 0 };
-
-/** Reads a varint at p into VARINT.value; returns the next position, or -1 if truncated or too long. */
-function readVarint(bytes: Uint8Array, p: number): number {
-  let v = 0;
-  for (let i = 0, scale = 1; i < 8 && p < bytes.length; i++, scale *= 128) {
-    const b = bytes[p++];
-    v += (b & 127) * scale;
-    if (b < 128) {
-      VARINT.value = v;
-      return p;
-    }
-  }
-  return -1;
-}
 
 /** Factory for {@link DDSketchAdapter}s of one relative accuracy. */
 export function ddsketchFactory(relativeAccuracy: number = DEFAULT_RELATIVE_ACCURACY, binLimit: number = DEFAULT_BIN_LIMIT): SketchFactory {

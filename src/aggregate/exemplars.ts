@@ -13,6 +13,13 @@ export interface Exemplar {
 }
 
 const ID_BYTES = 24; // 16-byte trace id + 8-byte span id
+// Exemplar scores rank failed spans above any duration (durations are far below this, in ms).
+const ERROR_SCORE = 1e15;
+
+/** Score of a span for exemplar selection: failed first, then slower first. */
+export function exemplarScore(durationMs: number, error: boolean): number {
+  return error ? ERROR_SCORE + durationMs : durationMs;
+}
 
 /**
  * A closed window's exemplars, kept as raw bytes and rendered on demand: most windows are
@@ -33,8 +40,11 @@ export class ExemplarReservoir implements ExemplarSet {
   private readonly durations: Float64Array;
   private readonly errors: Uint8Array;
   private n = 0;
-  // The weakest kept entry, cached so most offers are rejected with two comparisons.
+  // The weakest kept entry and its values, cached so most offers are rejected with two
+  // comparisons on this object.
   private weakest = -1;
+  private floorDuration = 0;
+  private floorError = false;
 
   constructor(readonly capacity: number) {
     this.ids = new Uint8Array(capacity * ID_BYTES);
@@ -46,25 +56,38 @@ export class ExemplarReservoir implements ExemplarSet {
     return this.n;
   }
 
-  /** Offers a span whose ids sit at `traceIdOffset`/`spanIdOffset` in `buf`. */
+  /** The {@link exemplarScore} a span must beat to be kept; -1 while there is room. */
+  get floor(): number {
+    return this.n < this.capacity ? -1 : exemplarScore(this.floorDuration, this.floorError);
+  }
+
+  /**
+   * Offers a span whose ids sit at `traceIdOffset`/`spanIdOffset` in `buf`. The rejection test
+   * reads only this object's own fields, so the common case (not slower than what is kept)
+   * touches no typed array: on the hot path each extra cache line costs more than the work.
+   */
   offer(durationMs: number, error: boolean, buf: Uint8Array, traceIdOffset: number, spanIdOffset: number): void {
-    if (this.capacity === 0) return;
     let slot: number;
     if (this.n < this.capacity) {
       slot = this.n++;
     } else {
-      const w = this.weakest;
-      const werr = this.errors[w] === 1;
-      if (werr && !error) return;
-      if (werr === error && durationMs <= this.durations[w]) return;
-      slot = w;
+      if (this.capacity === 0) return;
+      if (this.floorError && !error) return;
+      if (this.floorError === error && durationMs <= this.floorDuration) return;
+      slot = this.weakest;
     }
+    const ids = this.ids;
     const at = slot * ID_BYTES;
-    this.ids.set(buf.subarray(traceIdOffset, traceIdOffset + 16), at);
-    this.ids.set(buf.subarray(spanIdOffset, spanIdOffset + 8), at + 16);
+    for (let i = 0; i < 16; i++) ids[at + i] = buf[traceIdOffset + i];
+    for (let i = 0; i < 8; i++) ids[at + 16 + i] = buf[spanIdOffset + i];
     this.durations[slot] = durationMs;
     this.errors[slot] = error ? 1 : 0;
-    if (this.n === this.capacity) this.weakest = this.findWeakest();
+    if (this.n === this.capacity) {
+      const w = this.findWeakest();
+      this.weakest = w;
+      this.floorDuration = this.durations[w];
+      this.floorError = this.errors[w] === 1;
+    }
   }
 
   private findWeakest(): number {
@@ -96,5 +119,7 @@ export class ExemplarReservoir implements ExemplarSet {
   reset(): void {
     this.n = 0;
     this.weakest = -1;
+    this.floorDuration = 0;
+    this.floorError = false;
   }
 }

@@ -1,8 +1,9 @@
 /**
- * Spans → per-series tumbling windows. The hot path: one call per request batch, a few Map
- * lookups and number updates per span, one buffered sketch insert, no allocation per span.
- * Windows close when their time is up (checked on every batch and by the aggregator's timer),
- * and every closed window, empty ones included, goes to the listener in one array.
+ * Spans → per-series tumbling windows. The hot path: one call per request batch; per span an
+ * id-cache probe and a staged insert in typed tables (span-slots.ts), no allocation and almost
+ * no object touched; staged inserts are applied per series in batches. Windows close when their
+ * time is up (checked on every batch and by the aggregator's timer), and every closed window,
+ * empty ones included, goes to the listener in one array.
  */
 import type { AggregationConfig } from '../config/index.js';
 import type { SpanBatch } from '../otlp/batch.js';
@@ -10,7 +11,8 @@ import type { Clock } from './clock.js';
 import { type KeyedSeries, SeriesKeyspace } from './keyspace.js';
 import { OperationRules } from './operation-rules.js';
 import type { QuantileSketch, SketchFactory } from './sketch.js';
-import { ExemplarReservoir, NO_EXEMPLARS } from './exemplars.js';
+import { ExemplarReservoir, NO_EXEMPLARS, exemplarScore } from './exemplars.js';
+import { STAGE_SIZE, SpanSlots } from './span-slots.js';
 import { type ClosedSpanWindow, type SpanSeriesKey, SpanWindowAccumulator, closeEmptyInto, newClosedWindow } from './span-window.js';
 import { WindowHistory, WindowRingSlab } from './window-history.js';
 
@@ -37,6 +39,10 @@ export class SpanSeries implements KeyedSeries, SpanSeriesKey {
   nextToClose: number;
   /** Spans that arrived after their window had closed (span_end time only). */
   late = 0;
+  /** OTLP kind value the series was last matched with (-1: not yet); the name cache checks it. */
+  kindCode = -1;
+  /** Index into the aggregator's slot tables. */
+  slot = -1;
   /** The newest closed window, refilled in place at every close (undefined before the first). */
   last: ClosedSpanWindow | undefined;
   /** The object {@link last} points to once a window has closed. */
@@ -64,6 +70,13 @@ export class SpanSeries implements KeyedSeries, SpanSeriesKey {
     this.lastExemplars = new ExemplarReservoir(lanes[0].exemplars.capacity);
     this.closed = newClosedWindow(this, lanes[0].sketch, this.lastExemplars);
   }
+}
+
+/** True when the series' dimension values are `dims[0..n)`. */
+function sameDims(series: SpanSeries, dims: readonly string[], n: number): boolean {
+  const parts = series.keyParts;
+  for (let j = 0; j < n; j++) if (parts[2 + j] !== dims[j]) return false;
+  return true;
 }
 
 /** What the span aggregator is built from. */
@@ -105,6 +118,12 @@ export class SpanAggregator {
   private readonly emptySketch: QuantileSketch;
   private nextCloseAt: number;
   private closedBefore: number;
+  // Raw span name → the series it last resolved to. One Map lookup on an interned string
+  // replaces the rename rules and the keyspace's per-level lookups for almost every span;
+  // service, kind and dimensions are then checked on the series itself. Bounded and cleared
+  // whenever series may have been evicted.
+  private readonly byName = new Map<string, SpanSeries>();
+  private readonly byNameLimit: number;
   // One-entry cache: spans of a request mostly come in runs of one series.
   private cached: SpanSeries | undefined;
   private cachedService = '';
@@ -114,6 +133,9 @@ export class SpanAggregator {
 
   /** Where the series' retained rings live. */
   readonly ringSlab: WindowRingSlab;
+  private readonly slots: SpanSlots;
+  private readonly bySlot: (SpanSeries | undefined)[] = [];
+  private readonly applyStaged: (key: number, values: Float64Array, errors: Uint8Array, from: number, to: number) => void;
 
   /** Attribute keys the decoder must extract for this aggregator, in order. */
   readonly decoderDimensions: readonly string[];
@@ -133,11 +155,14 @@ export class SpanAggregator {
     this.decoderDimensions = keys;
     this.parts = new Array<string>(2 + this.userDims).fill('');
     this.cachedDims = new Array<string>(this.userDims).fill('');
+    this.byNameLimit = 2 * c.max_series + 1024;
     this.emptySketch = options.sketches.create();
     const now = options.clock.now();
     this.closedBefore = this.firstOpenWindow(now);
     this.nextCloseAt = (this.closedBefore + 1) * this.windowMs + this.lateness;
     const dimensionKeys = c.dimensions;
+    this.slots = new SpanSlots(this.laneCount);
+    this.applyStaged = (key, values, errors, from, to) => this.laneOf(key).addMany(values, errors, from, to);
     const slab = new WindowRingSlab(c.retain_windows);
     this.ringSlab = slab;
     this.keyspace = new SeriesKeyspace<SpanSeries>({
@@ -145,7 +170,7 @@ export class SpanAggregator {
       maxSeries: c.max_series,
       ttlMs: c.series_ttl,
       onCapReached: options.onCapReached,
-      create: (service, parts, overflow, t) =>
+      create: (service, parts, overflow, t) => this.adopt(
         new SpanSeries(
           service, parts, overflow, dimensionKeys,
           Array.from({ length: this.laneCount }, () => new SpanWindowAccumulator(options.sketches.create(), c.exemplars)),
@@ -153,6 +178,9 @@ export class SpanAggregator {
           t,
           this.firstOpenWindow(t),
         ),
+        overflow,
+        t,
+      ),
     });
   }
 
@@ -163,7 +191,31 @@ export class SpanAggregator {
 
   /** Live series, for readers such as the JSON API. */
   series(): IterableIterator<SpanSeries> {
+    this.syncLastSeen();
     return this.keyspace.series();
+  }
+
+  /** Gives a new series its slot. */
+  private adopt(series: SpanSeries, overflow: boolean, now: number): SpanSeries {
+    series.slot = this.slots.acquire(now, overflow);
+    this.bySlot[series.slot] = series;
+    return series;
+  }
+
+  // The hot loop records receive times in the slot table; series objects learn them here.
+  private syncLastSeen(): void {
+    const seen = this.slots.lastSeen;
+    for (const s of this.keyspace.series()) s.lastSeen = seen[s.slot];
+  }
+
+  private laneOf(key: number): SpanWindowAccumulator {
+    const L = this.laneCount;
+    return L === 1 ? (this.bySlot[key] as SpanSeries).lanes[0] : (this.bySlot[Math.floor(key / L)] as SpanSeries).lanes[key % L];
+  }
+
+  /** Applies the staged inserts to their windows. */
+  private flushStage(): void {
+    this.slots.flush(this.applyStaged);
   }
 
   /** The time at which the next window closes, ms since the epoch. */
@@ -182,36 +234,63 @@ export class SpanAggregator {
     const W = this.windowMs;
     const receiveIndex = Math.floor(now / W);
     const firstOpen = this.closedBefore;
-    const lanes = this.laneCount;
+    const L = this.laneCount;
     const spans = batch.spans;
     const buf = batch.buffer;
     const stats = this.stats;
+    const slots = this.slots;
+    const stageKeys = slots.stageKeys;
+    const stageValues = slots.stageValues;
+    const stageErrors = slots.stageErrors;
+    const exemplars = this.options.config.exemplars > 0;
+    // Interner ids identify a series only when no dimension values take part in the key.
+    const useIds = batch.idsValid && this.userDims === 0;
+    const generation = batch.idGeneration;
     for (let i = 0; i < batch.length; i++) {
       const s = spans[i];
-      const series = this.seriesOf(s.serviceName, s.name, s.kind, s.dims, now);
-      series.lastSeen = now;
+      let slot = -1;
+      const byId = useIds && s.nameId >= 0 && s.serviceId >= 0;
+      if (byId) slot = slots.cached(s.nameId, s.serviceId, s.kind, generation);
+      if (slot < 0) {
+        slot = this.seriesOf(s.serviceName, s.name, s.kind, s.dims, now).slot;
+        if (byId) slots.remember(s.nameId, s.serviceId, s.kind, slot);
+      }
+      // Tables may have grown inside seriesOf: read them through `slots`, not locals.
+      slots.lastSeen[slot] = now;
       let index = receiveIndex;
       if (this.spanEndTime) {
         index = Math.floor((s.endHi * 4294967296 + s.endLo) / 1e6 / W);
         // A clock ahead of ours lands in the current window rather than in one that never closes.
         if (index > receiveIndex) index = receiveIndex;
         if (index < firstOpen) {
-          series.late++;
+          (this.bySlot[slot] as SpanSeries).late++;
           stats.lateSpans++;
           continue;
         }
       }
-      const lane = series.lanes[lanes === 1 ? 0 : index % lanes];
-      if (lane.index !== index) lane.begin(index);
+      const key = L === 1 ? slot : slot * L + (index % L);
+      if (slots.laneWindow[key] !== index) {
+        slots.laneWindow[key] = index;
+        this.laneOf(key).begin(index);
+      }
       let ms = s.durationNs / 1e6;
       if (!(ms >= 0)) {
         ms = 0;
         stats.negativeDurations++;
       }
       const error = s.statusCode === STATUS_ERROR || this.errorByAttributes(s.dims);
-      lane.add(ms, error);
-      if (lane.exemplars.capacity > 0) lane.exemplars.offer(ms, error, buf, s.traceIdOffset, s.spanIdOffset);
-      if (series.overflow) stats.overflowSpans++;
+      if (exemplars && exemplarScore(ms, error) > slots.exemplarFloor[key]) {
+        const reservoir = this.laneOf(key).exemplars;
+        reservoir.offer(ms, error, buf, s.traceIdOffset, s.spanIdOffset);
+        slots.exemplarFloor[key] = reservoir.floor;
+      }
+      const n = slots.staged;
+      stageKeys[n] = key;
+      stageValues[n] = ms;
+      stageErrors[n] = error ? 1 : 0;
+      slots.staged = n + 1;
+      if (n + 1 === STAGE_SIZE) this.flushStage();
+      if (slots.overflow[slot] === 1) stats.overflowSpans++;
     }
     stats.spans += batch.length;
   }
@@ -231,11 +310,21 @@ export class SpanAggregator {
       for (let j = 0; j < n; j++) if (dims[j] !== this.cachedDims[j]) same = false;
       if (same) return this.cached;
     }
-    const parts = this.parts;
-    parts[0] = this.rules.apply(name);
-    parts[1] = SPAN_KIND_NAMES[kind] ?? 'unspecified';
-    for (let j = 0; j < n; j++) parts[2 + j] = this.cachedDims[j] = dims[j];
-    const series = this.keyspace.lookup(service, parts, now);
+    let series = this.byName.get(name);
+    if (series === undefined || series.service !== service || series.kindCode !== kind || !sameDims(series, dims, n)) {
+      const parts = this.parts;
+      parts[0] = this.rules.apply(name);
+      parts[1] = SPAN_KIND_NAMES[kind] ?? 'unspecified';
+      for (let j = 0; j < n; j++) parts[2 + j] = dims[j];
+      series = this.keyspace.lookup(service, parts, now);
+      // Overflow series stand for many keys: caching one under a name would hide the others.
+      if (!series.overflow) {
+        if (this.byName.size >= this.byNameLimit) this.byName.clear();
+        series.kindCode = kind;
+        this.byName.set(name, series);
+      }
+    }
+    for (let j = 0; j < n; j++) this.cachedDims[j] = dims[j];
     this.cached = series;
     this.cachedService = service;
     this.cachedName = name;
@@ -253,20 +342,23 @@ export class SpanAggregator {
     this.closedBefore = firstOpen;
     this.nextCloseAt = (firstOpen + 1) * this.windowMs + this.lateness;
     const W = this.windowMs;
+    this.flushStage();
+    this.syncLastSeen();
     const closed: ClosedSpanWindow[] = [];
-    const used: SpanWindowAccumulator[] = [];
+    const used: number[] = [];
     const maxCatchUp = Math.max(1, this.options.config.retain_windows * MAX_CATCH_UP_WINDOWS_FACTOR);
     for (const series of this.keyspace.series()) {
       if (firstOpen - series.nextToClose > maxCatchUp) series.nextToClose = firstOpen - maxCatchUp;
       while (series.nextToClose < firstOpen) {
         const index = series.nextToClose++;
         const lane = series.lanes[index % this.laneCount];
+        const key = series.slot * this.laneCount + (index % this.laneCount);
         // The series' own window object carries its newest close; a catch-up over several
         // windows gives the older ones fresh objects so listeners see each.
         const w = series.nextToClose === firstOpen ? series.closed : newClosedWindow(series, this.emptySketch, series.lastExemplars);
         if (lane.index === index) {
           series.lastExemplars = lane.closeInto(w, W, series.lastExemplars);
-          used.push(lane);
+          used.push(key);
         } else {
           closeEmptyInto(w, index, W, this.emptySketch, NO_EXEMPLARS);
         }
@@ -278,9 +370,19 @@ export class SpanAggregator {
     try {
       if (closed.length > 0) this.options.onWindows?.(closed);
     } finally {
-      for (const lane of used) lane.reset();
+      const slots = this.slots;
+      for (const key of used) {
+        this.laneOf(key).reset();
+        slots.laneWindow[key] = -1;
+        slots.exemplarFloor[key] = -1;
+      }
       this.cached = undefined;
-      this.keyspace.evictIdle(now, (series) => series.history.release());
+      const evicted = this.keyspace.evictIdle(now, (series) => {
+        series.history.release();
+        slots.release(series.slot);
+        this.bySlot[series.slot] = undefined;
+      });
+      if (evicted > 0) this.byName.clear();
     }
   }
 }

@@ -63,13 +63,26 @@ export class SpanWindowAccumulator {
     this.index = index;
   }
 
-  add(durationMs: number, error: boolean): void {
-    this.count++;
-    if (error) this.errors++;
-    this.sumMs += durationMs;
-    if (durationMs < this.minMs) this.minMs = durationMs;
-    if (durationMs > this.maxMs) this.maxMs = durationMs;
-    this.sketch.add(durationMs);
+  /** Adds the staged spans at [from, to): durations (ms) and error flags. */
+  addMany(values: Float64Array, errors: Uint8Array, from: number, to: number): void {
+    let sum = 0;
+    let errs = 0;
+    let min = this.minMs;
+    let max = this.maxMs;
+    const sketch = this.sketch;
+    for (let i = from; i < to; i++) {
+      const v = values[i];
+      sum += v;
+      errs += errors[i];
+      if (v < min) min = v;
+      if (v > max) max = v;
+      sketch.add(v);
+    }
+    this.count += to - from;
+    this.errors += errs;
+    this.sumMs += sum;
+    this.minMs = min;
+    this.maxMs = max;
   }
 
   /**

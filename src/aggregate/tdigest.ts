@@ -7,6 +7,7 @@
  * latency questions (p99, p99.9) are asked.
  */
 import type { QuantileSketch, SketchFactory } from './sketch.js';
+import { VARINT, readVarint, varintSize, writeVarint } from './varint.js';
 
 /**
  * Compression (δ) used when none is configured. Measured on 1e6 seeded lognormal and Pareto
@@ -419,34 +420,6 @@ const FLAG_VARINT_WEIGHTS = 1;
 // magic, version, flags, 0, compression, total, min, max, rejected (f64 each), centroid count (u32)
 const HEADER_BYTES = 48;
 
-function varintSize(v: number): number {
-  let size = 1;
-  for (; v >= 128; size++) v = Math.floor(v / 128);
-  return size;
-}
-
-/** Unsigned LEB128 of an integer up to 2^53 (no bit operations: they truncate to 32 bits). */
-function writeVarint(bytes: Uint8Array, p: number, v: number): number {
-  for (; v >= 128; v = Math.floor(v / 128)) bytes[p++] = (v % 128) + 128;
-  bytes[p++] = v;
-  return p;
-}
-
-const VARINT = { value: 0 };
-
-/** Reads a varint at p into VARINT.value; returns the next position, or -1 if truncated or too long. */
-function readVarint(bytes: Uint8Array, p: number): number {
-  let v = 0;
-  for (let i = 0, scale = 1; i < 8 && p < bytes.length; i++, scale *= 128) {
-    const b = bytes[p++];
-    v += (b & 127) * scale;
-    if (b < 128) {
-      VARINT.value = v;
-      return p;
-    }
-  }
-  return -1;
-}
 
 let order = new Uint32Array(0);
 

@@ -33,6 +33,13 @@ export class ScannedSpan {
   spanIdOffset = 0;
   /** True when the span has no parent (a local root). */
   isRoot = false;
+  /**
+   * Interner ids of the span name and of the service name (-1 when unknown, e.g. OTLP-JSON).
+   * Valid only while {@link SpanBatch.idsValid}: they let the aggregator find a series through
+   * integer tables instead of hashing strings.
+   */
+  nameId = -1;
+  serviceId = -1;
   /** Values of the configured dimension keys, span attribute first, then resource; "" if absent. */
   readonly dims: string[] = [];
 
@@ -53,10 +60,15 @@ export class SpanBatch {
   rejected = 0;
   /** Why the first rejected span was rejected. */
   rejectReason = '';
+  /** Whether the spans' interner ids are usable (the string table did not start over mid-scan). */
+  idsValid = false;
+  /** The interner generation (its reset count) the ids belong to. */
+  idGeneration = 0;
 
   /** Clears the batch for the next request, keeping the pooled entries. */
   reset(buffer: Buffer): void {
     this.buffer = buffer;
+    this.idsValid = false;
     this.length = 0;
     this.rejected = 0;
     this.rejectReason = '';
@@ -70,6 +82,8 @@ export class SpanBatch {
       this.spans.push(s);
     }
     if (s.dims.length !== dimCount) s.dims.length = dimCount;
+    s.nameId = -1;
+    s.serviceId = -1;
     this.length++;
     return s;
   }

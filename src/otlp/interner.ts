@@ -43,6 +43,12 @@ export class StringInterner {
   private count = 0;
   /** How many times the table filled up and was cleared. */
   resets = 0;
+  /**
+   * Id of the string the last {@link intern} call returned: its entry number, stable until the
+   * next reset (so consumers key small integer tables by it instead of hashing strings);
+   * -1 for the empty string and for strings too long to intern.
+   */
+  lastId = -1;
 
   constructor(options: StringInternerOptions = {}) {
     this.maxEntries = options.maxEntries ?? 65536;
@@ -69,6 +75,7 @@ export class StringInterner {
   /** Returns the string for `buf[start, end)`, decoding it only the first time it is seen. */
   intern(buf: Buffer, start: number, end: number): string {
     const len = end - start;
+    this.lastId = -1;
     if (len === 0) return EMPTY;
     if (len > this.maxLength) return buf.toString('utf8', start, end);
     // Hash and compare four bytes per load: DataView reads compile to single 32-bit loads.
@@ -99,7 +106,10 @@ export class StringInterner {
           p++;
           j++;
         }
-        if (j === end) return this.strings[e];
+        if (j === end) {
+          this.lastId = e;
+          return this.strings[e];
+        }
       }
       slot = (slot + 1) & this.mask;
     }
@@ -131,6 +141,7 @@ export class StringInterner {
     this.strings[e] = s;
     this.arenaUsed += len;
     this.place(e, h);
+    this.lastId = e;
     return s;
   }
 

@@ -47,6 +47,7 @@ export class TraceScanner {
   private readonly resourceDims: string[];
   private readonly kv = { key: '', value: '' };
   private serviceName = '';
+  private serviceId = -1;
   private traceIdLen = 0;
   private spanIdLen = 0;
 
@@ -69,6 +70,7 @@ export class TraceScanner {
     const r = this.r;
     r.reset(buf);
     batch.reset(buf);
+    const generation = this.interner.resets;
     while (r.pos < r.end) {
       const tag = readTag(r);
       if (tag >>> 3 === 1) {
@@ -80,6 +82,8 @@ export class TraceScanner {
         r.skip(tag & 7, tag >>> 3);
       }
     }
+    batch.idsValid = this.interner.resets === generation;
+    batch.idGeneration = generation;
   }
 
   private resourceSpans(start: number, end: number, batch: SpanBatch): void {
@@ -87,6 +91,7 @@ export class TraceScanner {
     const outerEnd = r.end;
     r.end = end;
     this.serviceName = '';
+    this.serviceId = -1;
     this.resourceDims.fill('');
     // Pass 1: the resource, wherever it is.
     while (r.pos < end) {
@@ -127,7 +132,11 @@ export class TraceScanner {
         r.expect(tag & 7, WireType.LEN, 'Resource.attributes');
         const e = r.readLengthEnd();
         const kvStart = r.pos;
-        if (readKeyValue(r, e, SERVICE_NAME, this.interner, kv) === 0) this.serviceName = kv.value;
+        this.interner.lastId = -1;
+        if (readKeyValue(r, e, SERVICE_NAME, this.interner, kv) === 0) {
+          this.serviceName = kv.value;
+          this.serviceId = this.interner.lastId;
+        }
         if (this.dims.size > 0) {
           r.pos = kvStart;
           const d = readKeyValue(r, e, this.dims, this.interner, kv);
@@ -187,6 +196,7 @@ export class TraceScanner {
     r.end = end;
     const s: ScannedSpan = batch.next(this.dims.size);
     s.serviceName = this.serviceName;
+    s.serviceId = this.serviceId;
     s.name = '';
     s.kind = 0;
     s.statusCode = 0;
@@ -227,6 +237,7 @@ export class TraceScanner {
               continue;
             case TAG_NAME:
               s.name = this.interner.intern(buf, pos + 2, e);
+              s.nameId = this.interner.lastId;
               pos = e;
               continue;
             case TAG_STATUS:
@@ -303,6 +314,7 @@ export class TraceScanner {
         r.expect(wt, WireType.LEN, 'Span.name');
         const e = r.readLengthEnd();
         s.name = this.interner.intern(r.buf, r.pos, e);
+        s.nameId = this.interner.lastId;
         r.pos = e;
         break;
       }

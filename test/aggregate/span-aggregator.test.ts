@@ -45,6 +45,23 @@ function batchOf(specs: SpanSpec[], dimCount = 0): SpanBatch {
   return b;
 }
 
+/** Gives the batch's spans interner ids, as the wire scanner does: one id per distinct string. */
+function withIds(b: SpanBatch, generation = 0): SpanBatch {
+  const ids = new Map<string, number>();
+  const id = (v: string): number => {
+    let x = ids.get(v);
+    if (x === undefined) ids.set(v, (x = ids.size));
+    return x;
+  };
+  for (let i = 0; i < b.length; i++) {
+    b.spans[i].nameId = id(`n:${b.spans[i].name}`);
+    b.spans[i].serviceId = id(`s:${b.spans[i].serviceName}`);
+  }
+  b.idsValid = true;
+  b.idGeneration = generation;
+  return b;
+}
+
 function setup(overrides: Partial<AggregationConfig> = {}, start = T0) {
   const config = { ...defaultConfig().aggregation, window: 1000, ...overrides };
   const clock = new ManualClock(start);
@@ -214,6 +231,49 @@ describe('SpanAggregator', () => {
     const series = [...agg.series()][0];
     expect(series.last).toMatchObject({ start: T0 + 2000, count: 0 });
     expect(series.last?.exemplars.size).toBe(0);
+  });
+
+  test('the id fast path gives the same windows as string lookups, across services sharing a name', () => {
+    const specs: SpanSpec[] = [];
+    for (let i = 0; i < 3000; i++) specs.push({ service: `svc${i % 7}`, name: `op${i % 13}`, kind: 2 + (i % 2), ms: 1 + (i % 50), error: i % 31 === 0 });
+    const run = (ids: boolean) => {
+      const { agg, clock, closed } = setup();
+      for (let k = 0; k < 3; k++) agg.consume(ids ? withIds(batchOf(specs)) : batchOf(specs));
+      clock.set(T0 + 1000);
+      agg.closeDue(clock.now());
+      return closed[0].map((w) => `${w.series.service}|${w.series.operation}|${w.series.kind}|${w.count}|${w.errors}|${w.sumMs}|${w.minMs}|${w.maxMs}`).sort();
+    };
+    const slow = run(false);
+    expect(slow).toHaveLength(new Set(specs.map((p) => `${p.service}|${p.name}|${p.kind}`)).size);
+    expect(run(true)).toEqual(slow);
+  });
+
+  test('more spans than one staging flush holds are all counted, in the right series', () => {
+    const { agg, clock, closed } = setup();
+    const specs: SpanSpec[] = Array.from({ length: 10_000 }, (_, i) => ({ name: `op${i % 3}`, ms: 2 }));
+    for (let k = 0; k < 5; k++) agg.consume(withIds(batchOf(specs))); // 50,000 > one stage
+    clock.set(T0 + 1000);
+    agg.closeDue(clock.now());
+    expect(closed[0].map((w) => w.count).sort()).toEqual([16_665, 16_665, 16_670]);
+    expect(closed[0].reduce((n, w) => n + w.sumMs, 0)).toBe(100_000);
+  });
+
+  test('a new interner generation invalidates cached ids; evicted slots are reused', () => {
+    const { agg, clock, closed } = setup({ series_ttl: 2000 });
+    agg.consume(withIds(batchOf([{ name: 'a' }, { name: 'b' }]), 0));
+    // Same ids, but the decoder's string table started over: id 0 now names "b".
+    const swapped = withIds(batchOf([{ name: 'b' }, { name: 'b' }, { name: 'a' }]), 1);
+    agg.consume(swapped);
+    clock.set(T0 + 1000);
+    agg.closeDue(clock.now());
+    expect(closed[0].map((w) => `${w.series.operation}:${w.count}`).sort()).toEqual(['a:2', 'b:3']);
+    clock.set(T0 + 3000);
+    agg.closeDue(clock.now()); // both evicted (idle 2 s)
+    expect(agg.keyspace.size).toBe(0);
+    agg.consume(withIds(batchOf([{ name: 'c' }, { name: 'a' }]), 1));
+    clock.set(T0 + 4000);
+    agg.closeDue(clock.now());
+    expect(closed.at(-1)?.map((w) => `${w.series.operation}:${w.count}`).sort()).toEqual(['a:1', 'c:1']);
   });
 
   test('a long stall replays at most retain_windows windows per series', () => {

@@ -8,6 +8,7 @@
 import protobuf from 'protobufjs';
 import { describe, expect, it } from 'vitest';
 import { SpanBatch } from '../../src/otlp/batch.js';
+import { StringInterner } from '../../src/otlp/interner.js';
 import { TraceScanner } from '../../src/otlp/trace-scanner.js';
 import {
   Random,
@@ -134,6 +135,37 @@ describe('TraceScanner', () => {
     const got = scan(request);
     expect(got).toEqual(expected(request, DIMS));
     expect(got.rows).toMatchObject([{ serviceName: 'checkout', name: 'late', dims: ['', '', 'eu', '', '', ''] }]);
+  });
+
+  it('gives each span the interner ids of its name and service, equal for equal strings', () => {
+    const own = new TraceScanner();
+    const b = new SpanBatch();
+    const bytes = encodeTraceRequest({
+      resourceSpans: [
+        { resource: { attributes: [attr('service.name', { stringValue: 'checkout' })] }, scopeSpans: [{ spans: [span({ name: 'GET /a' }), span({ name: 'GET /b' }), span({ name: 'GET /a' })] }] },
+        { resource: { attributes: [attr('service.name', { stringValue: 'cart' })] }, scopeSpans: [{ spans: [span({ name: 'GET /a' })] }] },
+        { resource: { attributes: [] }, scopeSpans: [{ spans: [span({ name: '' })] }] },
+      ],
+    });
+    own.scan(bytes, b);
+    expect(b.idsValid).toBe(true);
+    const ids = b.spans.slice(0, b.length).map((x) => [x.nameId, x.serviceId]);
+    expect(ids[0][0]).toBe(ids[2][0]);
+    expect(ids[0][0]).toBe(ids[3][0]);
+    expect(ids[1][0]).not.toBe(ids[0][0]);
+    expect(ids[0][1]).toBe(ids[1][1]);
+    expect(ids[3][1]).not.toBe(ids[0][1]);
+    expect(ids[4]).toEqual([-1, -1]); // empty name, no service.name
+    expect(Math.min(...ids.slice(0, 4).flat())).toBeGreaterThanOrEqual(0);
+  });
+
+  it('marks ids unusable when the string table starts over during the scan', () => {
+    const own = new TraceScanner({ interner: new StringInterner({ maxEntries: 4 }) });
+    const b = new SpanBatch();
+    const names = Array.from({ length: 10 }, (_, i) => span({ name: `op-${i}` }));
+    own.scan(encodeTraceRequest({ resourceSpans: [{ resource: { attributes: [attr('service.name', { stringValue: 's' })] }, scopeSpans: [{ spans: names }] }] }), b);
+    expect(b.length).toBe(10);
+    expect(b.idsValid).toBe(false);
   });
 
   it('takes a dimension from the span, else the resource, never from events, links or the scope', () => {
