@@ -321,6 +321,9 @@ async function measure(run, ctx) {
       const refused = counter(metrics, REFUSED_METRIC, run.protocol);
       out.verified = accepted === sent && refused === 0;
       out.liveSeries = gauge(metrics, 'otel_friction_aggregator_series');
+      // Where the RSS goes: JS heap in use, and buffers/typed arrays outside it.
+      out.heapMiB = gauge(metrics, 'nodejs_heap_size_used_bytes') / 2 ** 20;
+      out.externalMiB = gauge(metrics, 'nodejs_external_memory_bytes') / 2 ** 20;
       if (!out.verified) out.notes.push(`sidecar accepted ${accepted} spans (refused ${refused}) but the generator got OK for ${sent}`);
     }
     const stop = await stopChild(server.child, 5000);
@@ -423,7 +426,7 @@ async function main() {
           slot.samples.push({ round, ...m });
           process.stderr.write(
             `  round ${round} ${run.protocol.padEnd(4)} ${run.key.padEnd(28)} ${(m.spansPerSec / 1e3).toFixed(0).padStart(6)} k spans/s  ` +
-              `server ${m.serverCores.toFixed(2)} cores  client ${m.clientCores.toFixed(2)}  ${(m.perCore / 1e3).toFixed(0).padStart(6)} k/core  ${(m.faultsPerSec / 1e3).toFixed(1)} k faults/s  rss ${m.rssMiB.toFixed(0)} MiB  ` +
+              `server ${m.serverCores.toFixed(2)} cores  client ${m.clientCores.toFixed(2)}  ${(m.perCore / 1e3).toFixed(0).padStart(6)} k/core  ${(m.faultsPerSec / 1e3).toFixed(1)} k faults/s  rss ${m.rssMiB.toFixed(0)} MiB${Number.isFinite(m.heapMiB) ? ` (heap ${m.heapMiB.toFixed(0)}, external ${m.externalMiB.toFixed(0)})` : ''}  ` +
               `lat p50/p99/max ${fmtMs(m.latencyMs.p50)}/${fmtMs(m.latencyMs.p99)}/${fmtMs(m.latencyMs.max)} ms` +
               (m.serverCpu ? `  other load on CPUs ${pct(m.serverCpuOther)}/${pct(m.generatorCpuOther)}` : '') +
               `${m.verified ? '' : '  UNVERIFIED'}${m.notes.length ? `  [${m.notes.join('; ')}]` : ''}\n`,

@@ -6,9 +6,11 @@
  * - a window is one 20-byte record: count and errors as uint32, and the mean, max, p50, p90,
  *   p99 and p99.9 latencies as 16-bit log-scale codes (≤ 0.025% relative error, far below the
  *   sketch's own);
- * - rings are fixed blocks carved from large shared chunks ({@link WindowRingSlab}), records
- *   laid out row by row, so a young ring touches only its first page, evicted series give their
- *   block back, and the heap neither fragments nor holds per-series typed arrays.
+ * - rings are fixed blocks carved from large shared chunks ({@link WindowRingSlab}), evicted
+ *   series give their block back, and the heap neither fragments nor holds per-series typed
+ *   arrays. Within a chunk, record i of all its rings sit side by side, so memory is committed
+ *   as rings fill (pages are touched window by window across 256 rings), not 4 KiB per ring
+ *   the moment it records its first window.
  */
 
 /** A closed window's numbers, as retained. Durations in milliseconds; NaN when the window was empty. */
@@ -67,9 +69,11 @@ interface Chunk {
 /** Where a ring's records live. */
 interface RingBlock {
   chunk: Chunk;
-  /** Offset of the ring's first record, in 16-bit words. */
+  /** Offset of the ring's first record, in 16-bit words; record i is i × stride further. */
   base: number;
 }
+// Words between two records of one ring: one record of every ring of the chunk.
+const STRIDE = RINGS_PER_CHUNK * RECORD_WORDS;
 
 /** Hands out fixed-size ring blocks from shared chunks and takes them back. */
 export class WindowRingSlab {
@@ -93,7 +97,7 @@ export class WindowRingSlab {
     const chunk = { u16: new Uint16Array(buf), u32: new Uint32Array(buf) };
     this.chunks.push(chunk);
     // Hand out in reverse so the first ring taken is at the chunk's start.
-    for (let i = RINGS_PER_CHUNK - 1; i > 0; i--) this.free.push({ chunk, base: i * this.ringWords });
+    for (let i = RINGS_PER_CHUNK - 1; i > 0; i--) this.free.push({ chunk, base: i * RECORD_WORDS });
     return { chunk, base: 0 };
   }
 
@@ -133,7 +137,7 @@ export class WindowHistory {
       this.head = (this.head + 1) % this.limit;
     }
     const { chunk, base } = this.block;
-    const at = base + slot * RECORD_WORDS;
+    const at = base + slot * STRIDE;
     const count = Math.min(w.count, 0xffffffff);
     chunk.u32[(at + W_COUNT) >> 1] = count;
     chunk.u32[(at + W_ERRORS) >> 1] = Math.min(w.errors, 0xffffffff);
@@ -154,7 +158,7 @@ export class WindowHistory {
   get(i: number, out: WindowSummary): WindowSummary {
     if (i < 0 || i >= this.n || this.block === undefined) throw new RangeError(`window ${i} of ${this.n}`);
     const { chunk, base } = this.block;
-    const at = base + ((this.head + i) % this.limit) * RECORD_WORDS;
+    const at = base + ((this.head + i) % this.limit) * STRIDE;
     const lat = chunk.u16;
     out.start = this.newestStart - (this.n - 1 - i) * this.windowMs;
     out.count = chunk.u32[(at + W_COUNT) >> 1];
