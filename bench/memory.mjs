@@ -9,7 +9,7 @@
  *
  *   BENCH_MEMORY_SERIES=10000,50000   sizes to measure
  *   BENCH_MEMORY_WINDOWS=360          windows to run (default: retain_windows, full rings)
- *   BENCH_MEMORY_SPANS=20             spans per series per window
+ *   BENCH_MEMORY_SPANS=10             spans per series per window
  */
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';
@@ -32,7 +32,7 @@ async function child(n, windows) {
   const clock = new ManualClock(1_700_000_000_000);
   const agg = new SpanAggregator({ config: { ...config, max_series: Math.max(config.max_series, n) }, clock, sketches: createSketchFactory(config.sketch.type, { compression: config.sketch.compression, relativeAccuracy: config.sketch.relative_accuracy }) });
   const services = ['frontend', 'checkout', 'payments', 'orders', 'inventory'];
-  const perWindow = Number(process.env.BENCH_MEMORY_SPANS) || 20;
+  const perWindow = Number(process.env.BENCH_MEMORY_SPANS) || 10;
   const ids = Buffer.alloc(24 * n, 7);
   const batch = new SpanBatch();
   batch.reset(ids);

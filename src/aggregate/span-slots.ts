@@ -5,8 +5,10 @@
  * series. So the hot loop works on small typed tables instead:
  *
  * - series have a **slot** (a small integer, reused after eviction);
- * - a direct-mapped **id cache** maps (span-name id, service id, kind) — the decoder's interner
- *   ids — to a slot, so most spans find their series without touching a string or an object;
+ * - the decoder's interner ids find the slot: first a dense table indexed by span-name id (ids
+ *   are handed out sequentially, so the used part is small and stays in cache), checked
+ *   against the slot's service id and kind; names shared by several services or kinds fall
+ *   back to a direct-mapped cache keyed by all three — no string or object is touched;
  * - per span only a **staged insert** is written (key, duration, error), sequentially; the
  *   staged entries are grouped by key with a counting sort and applied to the windows and
  *   sketches in one pass, so each series' objects are touched once per flush, not once per span.
@@ -22,6 +24,11 @@ export const STAGE_SIZE = 32_768;
 export class SpanSlots {
   private readonly cache = new Int32Array(CACHE_SIZE * 4).fill(-1);
   private cacheGeneration = -1;
+  /** Slot last seen for each span-name id (-1: none). Grows with the largest id seen. */
+  private byName = new Int32Array(1024).fill(-1);
+  /** Service id and kind of the key each slot was last found by. */
+  private serviceOf = new Int32Array(64).fill(-1);
+  private kindOf = new Int8Array(64).fill(-1);
   private free: number[] = [];
   private slotCount = 0;
   /** Receive time (ms) of each slot's latest span. */
@@ -60,16 +67,23 @@ export class SpanSlots {
     }
     this.lastSeen[slot] = now;
     this.overflow[slot] = overflow ? 1 : 0;
+    this.serviceOf[slot] = -1;
+    this.kindOf[slot] = -1;
     const L = this.lanes;
     this.laneWindow.fill(-1, slot * L, slot * L + L);
     this.exemplarFloor.fill(-1, slot * L, slot * L + L);
     return slot;
   }
 
-  /** Returns an evicted series' slot; the id cache is cleared since entries may point at it. */
+  /** Returns an evicted series' slot; the id caches are cleared since entries may point at it. */
   release(slot: number): void {
     this.free.push(slot);
+    this.clearIds();
+  }
+
+  private clearIds(): void {
     this.cache.fill(-1);
+    this.byName.fill(-1);
   }
 
   private grow(slots: number): void {
@@ -83,6 +97,12 @@ export class SpanSlots {
     const o = new Uint8Array(slots);
     o.set(this.overflow);
     this.overflow = o;
+    const svc = new Int32Array(slots).fill(-1);
+    svc.set(this.serviceOf);
+    this.serviceOf = svc;
+    const kind = new Int8Array(slots).fill(-1);
+    kind.set(this.kindOf);
+    this.kindOf = kind;
     this.laneWindow = f64(this.laneWindow, slots * L, -1);
     this.exemplarFloor = f64(this.exemplarFloor, slots * L, -1);
   }
@@ -91,9 +111,13 @@ export class SpanSlots {
   cached(nameId: number, serviceId: number, kind: number, generation: number): number {
     if (generation !== this.cacheGeneration) {
       // The decoder's string table started over: its ids now name other strings.
-      this.cache.fill(-1);
+      this.clearIds();
       this.cacheGeneration = generation;
       return -1;
+    }
+    if (nameId < this.byName.length) {
+      const slot = this.byName[nameId];
+      if (slot >= 0 && this.serviceOf[slot] === serviceId && this.kindOf[slot] === kind) return slot;
     }
     const at = cacheIndex(nameId, serviceId, kind);
     const c = this.cache;
@@ -101,6 +125,18 @@ export class SpanSlots {
   }
 
   remember(nameId: number, serviceId: number, kind: number, slot: number): void {
+    if (nameId >= this.byName.length) {
+      let n = this.byName.length;
+      while (n <= nameId) n *= 2;
+      const t = new Int32Array(n).fill(-1);
+      t.set(this.byName);
+      this.byName = t;
+    }
+    // One entry per name: a name shared by several services or kinds points at the slot of
+    // whichever key missed last; the others are found in the hash cache below.
+    this.byName[nameId] = slot;
+    this.serviceOf[slot] = serviceId;
+    this.kindOf[slot] = kind;
     const at = cacheIndex(nameId, serviceId, kind);
     const c = this.cache;
     c[at] = nameId;
