@@ -24,6 +24,7 @@ export const STAGE_SIZE = 32_768;
 export class SpanSlots {
   private readonly cache = new Int32Array(CACHE_SIZE * 4).fill(-1);
   private cacheGeneration = -1;
+  private idsStale = false;
   /** Slot last seen for each span-name id (-1: none). Grows with the largest id seen. */
   private byName = new Int32Array(1024).fill(-1);
   /** Service id and kind of the key each slot was last found by. */
@@ -75,10 +76,13 @@ export class SpanSlots {
     return slot;
   }
 
-  /** Returns an evicted series' slot; the id caches are cleared since entries may point at it. */
+  /**
+   * Returns an evicted series' slot. The id caches may point at it, so they are cleared before
+   * the next lookup — once, however many series an eviction pass removed.
+   */
   release(slot: number): void {
     this.free.push(slot);
-    this.clearIds();
+    this.idsStale = true;
   }
 
   private clearIds(): void {
@@ -109,9 +113,11 @@ export class SpanSlots {
 
   /** The cached slot of (name id, service id, kind) in interner generation `generation`, or -1. */
   cached(nameId: number, serviceId: number, kind: number, generation: number): number {
-    if (generation !== this.cacheGeneration) {
-      // The decoder's string table started over: its ids now name other strings.
+    if (generation !== this.cacheGeneration || this.idsStale) {
+      // The decoder's string table started over (its ids now name other strings), or series
+      // were evicted (their slots will be reused).
       this.clearIds();
+      this.idsStale = false;
       this.cacheGeneration = generation;
       return -1;
     }
