@@ -4,6 +4,8 @@
  */
 export {
   type AggregationConfig,
+  type BurnRateWindowConfig,
+  type SloConfig,
   type ConfigIssue,
   type OperationRuleConfig,
   type Endpoint,

@@ -4,11 +4,13 @@
  * and its interface to {@link FrictionConfig}; the compiler checks the two agree.
  */
 import { type AggregationConfig, aggregationSpec } from './aggregation.js';
+import { type BurnRateWindowConfig, type SloConfig, alertingSpec, checkSlos, slosSpec } from './slos.js';
 import { type Endpoint, endpointsCollide, formatEndpoint } from './endpoint.js';
 import * as s from './spec.js';
 
 export { type Endpoint, formatEndpoint, parseEndpoint } from './endpoint.js';
 export type { AggregationConfig, OperationRuleConfig } from './aggregation.js';
+export type { BurnRateWindowConfig, SloConfig } from './slos.js';
 export { formatDuration, parseDuration } from './duration.js';
 export type { ConfigIssue } from './spec.js';
 
@@ -44,6 +46,8 @@ export interface FrictionConfig {
   admin: { endpoint: Endpoint };
   limits: { max_inflight_bytes_mib: number };
   aggregation: AggregationConfig;
+  slos: SloConfig[];
+  alerting: { burn_rate_windows: BurnRateWindowConfig[] };
   log: { level: LogLevel };
   /** Milliseconds. */
   shutdown_timeout: number;
@@ -93,12 +97,15 @@ const root = s.object(
     admin: s.object({ endpoint: s.endpoint({ default: 'localhost:13133' }) }),
     limits: s.object({ max_inflight_bytes_mib: s.number({ default: 256, greaterThan: 0 }) }),
     aggregation: aggregationSpec,
+    slos: slosSpec,
+    alerting: alertingSpec,
     log: s.object({ level: s.oneOf(LOG_LEVELS, { default: 'info' }) }),
     shutdown_timeout: s.duration({ default: '10s', greaterThan: 0 }),
   },
   {
     // The admin server must not take a port a receiver needs; checked here because it spans sections.
     check(c, issue) {
+      checkSlos(c.slos, issue);
       const { grpc: g, http: h } = c.receivers.otlp.protocols;
       for (const [name, p] of [['grpc', g], ['http', h]] as const) {
         if (p.enabled && endpointsCollide(c.admin.endpoint, p.endpoint)) {

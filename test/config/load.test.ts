@@ -47,6 +47,15 @@ const DEFAULTS: FrictionConfig = {
     sketch: { type: 'tdigest', compression: 300, relative_accuracy: 0.01 },
     metrics: { max_series: 10_000 },
   },
+  slos: [],
+  alerting: {
+    burn_rate_windows: [
+      { long: 3_600_000, short: 300_000, factor: 14.4, severity: 'critical' },
+      { long: 21_600_000, short: 1_800_000, factor: 6, severity: 'critical' },
+      { long: 86_400_000, short: 7_200_000, factor: 3, severity: 'warning' },
+      { long: 259_200_000, short: 21_600_000, factor: 1, severity: 'warning' },
+    ],
+  },
   log: { level: 'info' },
   shutdown_timeout: 10_000,
 };
@@ -100,6 +109,8 @@ describe('defaults', () => {
       admin: { endpoint: { host: '', port: 13134 } },
       limits: { max_inflight_bytes_mib: 512 },
       aggregation: DEFAULTS.aggregation,
+      slos: [],
+      alerting: DEFAULTS.alerting,
       log: { level: 'debug' },
       shutdown_timeout: 90_000,
     } satisfies FrictionConfig);
@@ -246,6 +257,20 @@ describe('aggregation', () => {
     expect(a.operation_rules).toEqual([
       { match: '/user/\\d+', replace: '/user/{id}' },
       { match: '^(GET|POST) /order/\\d+$', replace: '$1 /order/{id}' },
+    ]);
+  });
+});
+
+describe('slos', () => {
+  test('SLOs load with their defaults filled in', () => {
+    const c = load('good-slos.yaml');
+    expect(c.slos).toEqual([
+      { name: 'checkout-availability', service: 'checkout', operation: '*', objective: 0.999, period: 30 * 86_400_000, sli: { kind: 'availability', threshold_ms: 0 }, outcomes: ['revenue'] },
+      { name: 'checkout-latency', service: 'checkout', operation: 'POST /v1/checkout*', objective: 0.99, period: 30 * 86_400_000, sli: { kind: 'latency', threshold_ms: 300 }, outcomes: [] },
+    ]);
+    expect(c.alerting.burn_rate_windows).toEqual([
+      { long: 60_000, short: 5_000, factor: 14.4, severity: 'critical' },
+      { long: 600_000, short: 60_000, factor: 3, severity: 'warning' },
     ]);
   });
 });

@@ -1,0 +1,127 @@
+/**
+ * Error-budget burn: multiwindow, multi-burn-rate alerts as in the Google SRE Workbook
+ * (chapter "Alerting on SLOs"). For each SLO, each rule pairs a long and a short window; it
+ * fires when the budget burns faster than `factor` over *both* (the long window gives
+ * significance, the short one makes it reset quickly once the burning stops). The most severe
+ * firing rule sets the finding's severity.
+ */
+import type { ClosedSpanWindow } from '../aggregate/span-window.js';
+import type { BurnRateWindowConfig, SloConfig } from '../config/index.js';
+import { formatDuration } from '../config/index.js';
+import type { Detector, Finding, Severity } from './detector.js';
+import { globToRegExp } from './glob.js';
+import { fractionAbove } from './sketch-rank.js';
+import { SloBuckets } from './slo-buckets.js';
+
+const SEVERITY_RANK: Record<Severity, number> = { critical: 0, warning: 1, info: 2 };
+
+interface SloState {
+  slo: SloConfig;
+  operation: RegExp;
+  buckets: SloBuckets;
+  /** Budget: the allowed bad ratio, 1 − objective. */
+  budget: number;
+}
+
+/** Watches the configured SLOs' error budgets. */
+export class BurnRateDetector implements Detector {
+  readonly kind = 'error_budget_burn' as const;
+  private readonly states: SloState[];
+  // Which SLOs a series feeds; series objects are stable while they live.
+  private readonly matches = new WeakMap<object, SloState[]>();
+
+  constructor(slos: readonly SloConfig[], private readonly rules: readonly BurnRateWindowConfig[], windowMs: number) {
+    const shortest = Math.min(...rules.map((r) => r.short));
+    const longest = Math.max(...rules.map((r) => r.long));
+    this.states = slos.map((slo) => ({
+      slo,
+      operation: globToRegExp(slo.operation),
+      buckets: new SloBuckets(shortest, longest, slo.period, windowMs),
+      budget: 1 - slo.objective,
+    }));
+  }
+
+  /** Memory held by the SLOs' buckets, bytes. */
+  get bytes(): number {
+    return this.states.reduce((n, s) => n + s.buckets.bytes, 0);
+  }
+
+  onSpanWindows(windows: readonly ClosedSpanWindow[], now: number): Finding[] {
+    if (this.states.length === 0) return [];
+    for (const w of windows) {
+      if (w.count === 0) continue;
+      for (const state of this.statesOf(w.series)) {
+        const sli = state.slo.sli;
+        const bad = sli.kind === 'availability' ? w.errors : Math.round(w.count * fractionAbove(w.sketch, sli.threshold_ms));
+        state.buckets.add(w.start, w.count, bad);
+      }
+    }
+    const findings: Finding[] = [];
+    for (const state of this.states) {
+      const f = this.evaluate(state, now);
+      if (f !== undefined) findings.push(f);
+    }
+    return findings;
+  }
+
+  private statesOf(series: ClosedSpanWindow['series']): SloState[] {
+    let m = this.matches.get(series);
+    if (m === undefined) {
+      // Overflow series stand for unknown operations: they count toward service-wide SLOs only.
+      m = this.states.filter((s) => s.slo.service === series.service && (series.overflow ? s.slo.operation === '*' : s.operation.test(series.operation)));
+      this.matches.set(series, m);
+    }
+    return m;
+  }
+
+  /** The finding for one SLO at `now`, or undefined when no rule fires. */
+  private evaluate(state: SloState, now: number): Finding | undefined {
+    const { buckets, budget, slo } = state;
+    const rates: Record<string, number | null> = {};
+    let fired: BurnRateWindowConfig | undefined;
+    let magnitude = 0;
+    for (const rule of this.rules) {
+      const long = buckets.badRatio(now, rule.long) / budget;
+      const short = buckets.badRatio(now, rule.short) / budget;
+      rates[formatDuration(rule.long)] = Number.isFinite(long) ? round(long) : null;
+      rates[formatDuration(rule.short)] = Number.isFinite(short) ? round(short) : null;
+      if (long >= rule.factor && short >= rule.factor) {
+        if (fired === undefined || SEVERITY_RANK[rule.severity] < SEVERITY_RANK[fired.severity]) fired = rule;
+        magnitude = Math.max(magnitude, Math.min(long, short));
+      }
+    }
+    if (fired === undefined) return undefined;
+    const [total, bad] = buckets.periodCounts(now);
+    const consumed = total > 0 ? bad / (total * budget) : 0;
+    // Projected from the firing rule's long-window burn: the budget left, spent at that pace.
+    const pace = buckets.badRatio(now, fired.long) / budget;
+    const exhaustsInMs = consumed >= 1 ? 0 : pace > 0 ? ((1 - consumed) * slo.period) / pace : Number.POSITIVE_INFINITY;
+    return {
+      kind: this.kind,
+      severity: fired.severity,
+      service: slo.service,
+      operation: slo.operation === '*' ? '' : slo.operation,
+      slo: slo.name,
+      metric: '',
+      outcomes: slo.outcomes,
+      magnitude: round(magnitude),
+      evidence: {
+        objective: slo.objective,
+        sli: slo.sli.kind === 'latency' ? `latency ≤ ${slo.sli.threshold_ms} ms` : 'availability',
+        period: formatDuration(slo.period),
+        rule: { long: formatDuration(fired.long), short: formatDuration(fired.short), factor: fired.factor },
+        burnRates: rates,
+        budgetConsumed: round(consumed),
+        budgetRemaining: round(Math.max(0, 1 - consumed)),
+        projectedExhaustion: Number.isFinite(exhaustsInMs) ? new Date(now + exhaustsInMs).toISOString() : null,
+        periodEvents: total,
+        periodBad: bad,
+      },
+      exemplars: [],
+    };
+  }
+}
+
+function round(x: number): number {
+  return Math.round(x * 1000) / 1000;
+}
