@@ -5,12 +5,14 @@
  */
 import { type AggregationConfig, aggregationSpec } from './aggregation.js';
 import { type BurnRateWindowConfig, type SloConfig, alertingSpec, checkSlos, slosSpec } from './slos.js';
+import { type DetectorsConfig, detectorsSpec } from './detectors.js';
 import { type Endpoint, endpointsCollide, formatEndpoint } from './endpoint.js';
 import * as s from './spec.js';
 
 export { type Endpoint, formatEndpoint, parseEndpoint } from './endpoint.js';
 export type { AggregationConfig, OperationRuleConfig } from './aggregation.js';
 export type { BurnRateWindowConfig, SloConfig } from './slos.js';
+export type { DetectorsConfig, ErrorSpikeConfig, LatencyRegressionConfig, MetricAnomalyConfig, MetricThresholdConfig, TrafficDropConfig } from './detectors.js';
 export { formatDuration, parseDuration } from './duration.js';
 export type { ConfigIssue } from './spec.js';
 
@@ -48,6 +50,7 @@ export interface FrictionConfig {
   aggregation: AggregationConfig;
   slos: SloConfig[];
   alerting: { burn_rate_windows: BurnRateWindowConfig[] };
+  detectors: DetectorsConfig;
   log: { level: LogLevel };
   /** Milliseconds. */
   shutdown_timeout: number;
@@ -99,6 +102,7 @@ const root = s.object(
     aggregation: aggregationSpec,
     slos: slosSpec,
     alerting: alertingSpec,
+    detectors: detectorsSpec,
     log: s.object({ level: s.oneOf(LOG_LEVELS, { default: 'info' }) }),
     shutdown_timeout: s.duration({ default: '10s', greaterThan: 0 }),
   },

@@ -175,6 +175,40 @@ export function pattern(options: { default: string }): Spec<string> {
   });
 }
 
+/** A number that may be left out (null when absent or written as YAML null). */
+export function optionalNumber(): Spec<number | null> {
+  return scalar('number', typedView, () => null, (v, got) => {
+    if (v === null) return null;
+    if (typeof v !== 'number' || !Number.isFinite(v)) return { problem: `expected a number, got ${got}` };
+    return v;
+  });
+}
+
+/** A mapping of names to string values (`attributes: { region: eu }`); scalars are read as text. */
+export function stringMap(): Spec<Record<string, string>> {
+  return {
+    kind: 'map',
+    defaultValue: () => ({}),
+    decode(raw, path, issues) {
+      if (raw === null || typeof raw !== 'object' || Array.isArray(raw) || raw instanceof ExpandedScalar) {
+        issues.push({ path, message: `expected a mapping, got ${describe(textView(raw))}` });
+        return INVALID;
+      }
+      const out: Record<string, string> = {};
+      let ok = true;
+      for (const [k, v] of Object.entries(raw as Record<string, unknown>)) {
+        const t = textView(v);
+        if (typeof t === 'string' || typeof t === 'number' || typeof t === 'boolean') out[k] = String(t);
+        else {
+          issues.push({ path: join(path, k), message: `expected a string, got ${describe(t)}` });
+          ok = false;
+        }
+      }
+      return ok ? out : INVALID;
+    },
+  };
+}
+
 /** A `true`/`false` setting; strings like `"yes"` are rejected rather than guessed. */
 export function boolean(options: { default: boolean }): Spec<boolean> {
   return scalar('boolean', typedView, () => options.default, (v, got) =>

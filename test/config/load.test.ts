@@ -56,6 +56,13 @@ const DEFAULTS: FrictionConfig = {
       { long: 259_200_000, short: 21_600_000, factor: 1, severity: 'warning' },
     ],
   },
+  detectors: {
+    latency_regression: { enabled: true, quantile: 0.99, baseline_windows: 30, warmup_windows: 30, min_samples: 50, ratio: 1.5, min_delta_ms: 20, sustain: 3 },
+    error_spike: { enabled: true, baseline_windows: 30, warmup_windows: 30, min_errors: 10, ratio: 3, z: 4, sustain: 2 },
+    traffic_drop: { enabled: true, baseline_windows: 30, warmup_windows: 30, min_baseline_rate: 1, drop_ratio: 0.2, sustain: 3 },
+    metric_thresholds: [],
+    metric_anomaly: { enabled: true, metrics: [], span_signals: [], sensitivity: 6, alpha: 0.05, warmup_windows: 30, sustain: 3 },
+  },
   log: { level: 'info' },
   shutdown_timeout: 10_000,
 };
@@ -111,6 +118,7 @@ describe('defaults', () => {
       aggregation: DEFAULTS.aggregation,
       slos: [],
       alerting: DEFAULTS.alerting,
+      detectors: DEFAULTS.detectors,
       log: { level: 'debug' },
       shutdown_timeout: 90_000,
     } satisfies FrictionConfig);
