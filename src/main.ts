@@ -8,6 +8,11 @@ import { AdminServer } from './admin/admin-server.js';
 import { HealthState } from './admin/health.js';
 import { metricSeriesApi } from './admin/metric-series-api.js';
 import { seriesApi } from './admin/series-api.js';
+import { signalsApi } from './admin/signals-api.js';
+import { createDetectors } from './detect/registry.js';
+import { DetectionStage } from './signals/detection-stage.js';
+import { Synthesizer } from './signals/synthesizer.js';
+import { createSink } from './sinks/registry.js';
 import { Aggregator, type WindowListener } from './aggregate/aggregator.js';
 import { type Clock, systemClock } from './aggregate/clock.js';
 import { createSketchFactory } from './aggregate/sketches.js';
@@ -43,7 +48,7 @@ export interface StartOptions {
   logger?: Logger;
   /** Replaces the aggregator as the stage after decoding (receiver tests). */
   consumer?: TelemetryConsumer;
-  /** Receives closed windows (the detectors' seat). */
+  /** Receives closed windows instead of the detectors (aggregator tests). */
   windowListener?: WindowListener;
   clock?: Clock;
 }
@@ -60,7 +65,10 @@ export async function startSidecar(config: FrictionConfig, options: StartOptions
   metrics.observe('receiver_pooled_buffer_bytes', 'Idle request buffers kept for reuse', () => buffers.idle);
   const agg = config.aggregation;
   const sketches = createSketchFactory(agg.sketch.type, { compression: agg.sketch.compression, relativeAccuracy: agg.sketch.relative_accuracy });
-  const aggregator = new Aggregator({ config: agg, sketches, clock: options.clock ?? systemClock, logger, listener: options.windowListener });
+  const synthesizer = new Synthesizer({ signals: config.signals, outcomes: config.outcomes, services: config.services, windowMs: agg.window });
+  const detection = new DetectionStage(createDetectors(config), synthesizer, config.sinks.map(createSink), logger);
+  observeDetection(metrics, detection);
+  const aggregator = new Aggregator({ config: agg, sketches, clock: options.clock ?? systemClock, logger, listener: options.windowListener ?? detection });
   observeAggregator(metrics, aggregator);
   const decoder = new OtlpDecoder({ dimensions: aggregator.decoderDimensions });
   metrics.observe('decoder_interned_strings', 'Distinct strings held by the decoder', () => decoder.interner.size);
@@ -82,7 +90,11 @@ export async function startSidecar(config: FrictionConfig, options: StartOptions
     : undefined;
   const admin = new AdminServer({
     endpoint: config.admin.endpoint, health, metrics, logger,
-    routes: { '/api/v1/series': seriesApi(aggregator.spans), '/api/v1/metric-series': metricSeriesApi(aggregator.metrics) },
+    routes: {
+      '/api/v1/series': seriesApi(aggregator.spans),
+      '/api/v1/metric-series': metricSeriesApi(aggregator.metrics),
+      '/api/v1/signals': signalsApi(synthesizer),
+    },
   });
   const receivers: Component[] = [grpc, http].filter((r): r is GrpcReceiver | HttpReceiver => r !== undefined);
 
@@ -93,9 +105,10 @@ export async function startSidecar(config: FrictionConfig, options: StartOptions
     // scrapes keep answering while we drain.
     const drained = await Promise.all(receivers.map((r) => r.shutdown(deadline)));
     await aggregator.shutdown(deadline);
+    const delivered = await detection.shutdown(deadline);
     await admin.shutdown(Math.max(deadline, Date.now() + 100));
     health.phase = 'stopped';
-    return drained.every(Boolean);
+    return drained.every(Boolean) && delivered;
   });
 
   try {
@@ -117,6 +130,19 @@ export async function startSidecar(config: FrictionConfig, options: StartOptions
     'otel-friction listening',
   );
   return { grpc: grpc?.address, http: http?.address, admin: admin.address, metrics, aggregator, shutdown };
+}
+
+/** Detection and delivery counters. */
+function observeDetection(metrics: SelfMetrics, detection: DetectionStage): void {
+  const s = detection.stats;
+  metrics.observeCounter('detector_findings_total', 'Findings reported by the detectors, summed over window closes', () => s.findings);
+  metrics.observeCounter('detector_errors_total', 'Detector exceptions (that detector skipped the window)', () => s.detectorErrors);
+  metrics.observeCounter('signal_firing_total', 'Signals that started firing', () => s.transitions.firing);
+  metrics.observeCounter('signal_updated_total', 'Firing signals re-sent (severity change or renotify_interval)', () => s.transitions.updated);
+  metrics.observeCounter('signal_resolved_total', 'Signals resolved', () => s.transitions.resolved);
+  metrics.observeCounter('sink_delivered_total', 'Signal transitions delivered, summed over sinks', () => s.delivered);
+  metrics.observeCounter('sink_failed_total', 'Signal transitions a sink failed to deliver', () => s.deliveryFailures);
+  metrics.observeCounter('sink_dropped_total', 'Signal transitions dropped because a sink had too many deliveries in flight', () => s.deliveriesDropped);
 }
 
 /** The aggregator's gauges and counters, read at scrape time from its plain-number stats. */

@@ -6,12 +6,14 @@
 import { type AggregationConfig, aggregationSpec } from './aggregation.js';
 import { type BurnRateWindowConfig, type SloConfig, alertingSpec, checkSlos, slosSpec } from './slos.js';
 import { type DetectorsConfig, detectorsSpec } from './detectors.js';
+import { type OutcomeConfig, type ServiceConfig, type SignalsConfig, type SinkConfig, outcomesSpec, servicesSpec, signalsSpec, sinksSpec } from './signals.js';
 import { type Endpoint, endpointsCollide, formatEndpoint } from './endpoint.js';
 import * as s from './spec.js';
 
 export { type Endpoint, formatEndpoint, parseEndpoint } from './endpoint.js';
 export type { AggregationConfig, OperationRuleConfig } from './aggregation.js';
 export type { BurnRateWindowConfig, SloConfig } from './slos.js';
+export type { OutcomeConfig, ServiceConfig, SignalsConfig, SinkConfig } from './signals.js';
 export type { DetectorsConfig, ErrorSpikeConfig, LatencyRegressionConfig, MetricAnomalyConfig, MetricThresholdConfig, TrafficDropConfig } from './detectors.js';
 export { formatDuration, parseDuration } from './duration.js';
 export type { ConfigIssue } from './spec.js';
@@ -51,6 +53,10 @@ export interface FrictionConfig {
   slos: SloConfig[];
   alerting: { burn_rate_windows: BurnRateWindowConfig[] };
   detectors: DetectorsConfig;
+  signals: SignalsConfig;
+  outcomes: Record<string, OutcomeConfig>;
+  services: Record<string, ServiceConfig>;
+  sinks: SinkConfig[];
   log: { level: LogLevel };
   /** Milliseconds. */
   shutdown_timeout: number;
@@ -103,6 +109,10 @@ const root = s.object(
     slos: slosSpec,
     alerting: alertingSpec,
     detectors: detectorsSpec,
+    signals: signalsSpec,
+    outcomes: outcomesSpec,
+    services: servicesSpec,
+    sinks: sinksSpec,
     log: s.object({ level: s.oneOf(LOG_LEVELS, { default: 'info' }) }),
     shutdown_timeout: s.duration({ default: '10s', greaterThan: 0 }),
   },
@@ -110,6 +120,17 @@ const root = s.object(
     // The admin server must not take a port a receiver needs; checked here because it spans sections.
     check(c, issue) {
       checkSlos(c.slos, issue);
+      // Outcomes named on SLOs, services and rules must be declared, or their weight is silently 0.
+      const named: [string, string[]][] = [
+        ...c.slos.map((x, i): [string, string[]] => [`slos[${i}].outcomes`, x.outcomes]),
+        ...Object.entries(c.services).map(([k, v]): [string, string[]] => [`services.${k}.outcomes`, v.outcomes]),
+        ...c.detectors.metric_thresholds.map((x, i): [string, string[]] => [`detectors.metric_thresholds[${i}].outcomes`, x.outcomes]),
+      ];
+      for (const [path, list] of named) {
+        list.forEach((o, i) => {
+          if (!Object.hasOwn(c.outcomes, o)) issue(`${path}[${i}]`, `outcome "${o}" is not declared under outcomes`);
+        });
+      }
       const { grpc: g, http: h } = c.receivers.otlp.protocols;
       for (const [name, p] of [['grpc', g], ['http', h]] as const) {
         if (p.enabled && endpointsCollide(c.admin.endpoint, p.endpoint)) {

@@ -209,6 +209,29 @@ export function stringMap(): Spec<Record<string, string>> {
   };
 }
 
+/** A mapping of user-chosen names to values of one spec (`outcomes: { revenue: { weight: 5 } }`). */
+export function map<T>(item: Spec<T>): Spec<Record<string, T>> {
+  return {
+    kind: 'map',
+    item,
+    defaultValue: () => ({}),
+    decode(raw, path, issues) {
+      if (raw === null || typeof raw !== 'object' || Array.isArray(raw) || raw instanceof ExpandedScalar) {
+        issues.push({ path, message: `expected a mapping, got ${describe(textView(raw))}` });
+        return INVALID;
+      }
+      const out: Record<string, T> = {};
+      let ok = true;
+      for (const [k, v] of Object.entries(raw as Record<string, unknown>)) {
+        const d = decodeAt(item, v, join(path, k), issues);
+        if (d === INVALID) ok = false;
+        else out[k] = d;
+      }
+      return ok ? out : INVALID;
+    },
+  };
+}
+
 /** A `true`/`false` setting; strings like `"yes"` are rejected rather than guessed. */
 export function boolean(options: { default: boolean }): Spec<boolean> {
   return scalar('boolean', typedView, () => options.default, (v, got) =>

@@ -63,6 +63,10 @@ const DEFAULTS: FrictionConfig = {
     metric_thresholds: [],
     metric_anomaly: { enabled: true, metrics: [], span_signals: [], sensitivity: 6, alpha: 0.05, warmup_windows: 30, sustain: 3 },
   },
+  signals: { resolve_after: 3, renotify_interval: 14_400_000, flap_threshold: 3, flap_windows: 60, history: 1000 },
+  outcomes: {},
+  services: {},
+  sinks: [{ type: 'stdout', path: '', max_mb: 64 }],
   log: { level: 'info' },
   shutdown_timeout: 10_000,
 };
@@ -119,6 +123,10 @@ describe('defaults', () => {
       slos: [],
       alerting: DEFAULTS.alerting,
       detectors: DEFAULTS.detectors,
+      signals: DEFAULTS.signals,
+      outcomes: {},
+      services: {},
+      sinks: DEFAULTS.sinks,
       log: { level: 'debug' },
       shutdown_timeout: 90_000,
     } satisfies FrictionConfig);

@@ -1,0 +1,78 @@
+/**
+ * How findings become signals and where they go: lifecycle settings (`signals`), business
+ * weights (`outcomes`, `services`) and the signal sinks (`sinks`).
+ */
+import * as s from './spec.js';
+
+/** `signals:` lifecycle settings. */
+export interface SignalsConfig {
+  /** Clean windows (no finding) before a firing signal resolves. */
+  resolve_after: number;
+  /** A firing signal is re-sent this often (ms) even when nothing changed. */
+  renotify_interval: number;
+  /** Firing starts of one fingerprint within `flap_windows` windows that mark it flapping. */
+  flap_threshold: number;
+  flap_windows: number;
+  /** Resolved signals kept for the API. */
+  history: number;
+}
+
+/** One business outcome. */
+export interface OutcomeConfig {
+  weight: number;
+}
+
+/** What is known about a service. */
+export interface ServiceConfig {
+  outcomes: string[];
+  owner: string;
+  /** 1 = most critical. */
+  tier: number;
+}
+
+/** One signal sink. */
+export interface SinkConfig {
+  type: 'stdout' | 'file';
+  /** file: path of the JSON-lines file. */
+  path: string;
+  /** file: rotate to `<path>.1` past this size, MiB. */
+  max_mb: number;
+}
+
+/** Schema of {@link SignalsConfig}. */
+export const signalsSpec = s.object({
+  resolve_after: s.integer({ default: 3, min: 1, max: 10_000 }),
+  renotify_interval: s.duration({ default: '4h', greaterThan: 0 }),
+  flap_threshold: s.integer({ default: 3, min: 2, max: 1000 }),
+  flap_windows: s.integer({ default: 60, min: 1, max: 100_000 }),
+  history: s.integer({ default: 1000, min: 0, max: 1_000_000 }),
+});
+
+/** Schema of the `outcomes` map. */
+export const outcomesSpec = s.map(s.object({ weight: s.number({ default: 1, min: 0, max: 100 }) }));
+
+/** Schema of the `services` map. */
+export const servicesSpec = s.map(
+  s.object({
+    outcomes: s.list(s.string({ default: '', nonEmpty: true })),
+    owner: s.string({ default: '' }),
+    tier: s.integer({ default: 3, min: 1, max: 5 }),
+  }),
+);
+
+/** Schema of the `sinks` list. */
+export const sinksSpec = s.list(
+  s.object(
+    {
+      type: s.oneOf(['stdout', 'file'] as const, { default: 'stdout' }),
+      path: s.string({ default: '' }),
+      max_mb: s.number({ default: 64, greaterThan: 0 }),
+    },
+    {
+      check(k, issue, path) {
+        if (k.type === 'file' && k.path === '') issue(s.join(path, 'path'), 'a file sink needs a path');
+      },
+    },
+  ),
+  { default: (): SinkConfig[] => [{ type: 'stdout', path: '', max_mb: 64 }] },
+);
