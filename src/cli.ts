@@ -1,32 +1,42 @@
 #!/usr/bin/env -S node --max-semi-space-size=1
 /**
- * Command line: `otel-friction [run] [--config FILE]`, `otel-friction validate --config FILE`.
+ * Command line: `otel-friction [run] [--config FILE]`, `otel-friction validate --config FILE`,
+ * `otel-friction replay --input PATH… [--config FILE] [--json]`.
  * The config file may also come from OTEL_FRICTION_CONFIG; without one, embedded defaults.
  */
 import { ConfigInvalidError, type FrictionConfig, loadConfig } from './config/index.js';
 import { FrictionError } from './errors.js';
 import { VERSION, runSidecar } from './main.js';
+import { replay } from './replay/replay.js';
+import type { SignalTransition } from './signals/signal.js';
 
 const USAGE = `usage: otel-friction [command] [--config FILE]
 
 commands:
   run        start the sidecar (default)
   validate   check the configuration and exit (0 valid, 1 invalid)
+  replay     feed recorded OTLP through the pipeline on the data's own clock and print the
+             signals that would have fired (for tuning thresholds before deploying them)
   version    print the version
 
 options:
   --config FILE   YAML configuration (default: $OTEL_FRICTION_CONFIG, else embedded defaults)
+  --input PATH    replay: a recording (.otlp), OTLP-JSON lines (.jsonl/.json), a protobuf
+                  request (.pb), or a directory of them; repeatable
+  --json          replay: print each signal transition as a JSON line
   -h, --help      this text
 `;
 
 /** Parsed command line. */
 interface Invocation {
-  command: 'run' | 'validate' | 'version' | 'help';
+  command: 'run' | 'validate' | 'replay' | 'version' | 'help';
   configFile?: string;
+  inputs: string[];
+  json: boolean;
 }
 
 function parseArgs(argv: readonly string[]): Invocation {
-  const inv: Invocation = { command: 'run' };
+  const inv: Invocation = { command: 'run', inputs: [], json: false };
   let commandSeen = false;
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
@@ -36,15 +46,24 @@ function parseArgs(argv: readonly string[]): Invocation {
       inv.configFile = file;
     } else if (arg.startsWith('--config=')) {
       inv.configFile = arg.slice('--config='.length);
+    } else if (arg === '--input' || arg === '-i') {
+      const input = argv[++i];
+      if (input === undefined) throw new FrictionError('CLI_USAGE', `${arg} needs a path`);
+      inv.inputs.push(input);
+    } else if (arg.startsWith('--input=')) {
+      inv.inputs.push(arg.slice('--input='.length));
+    } else if (arg === '--json') {
+      inv.json = true;
     } else if (arg === '-h' || arg === '--help') {
       inv.command = 'help';
-    } else if (!commandSeen && (arg === 'run' || arg === 'validate' || arg === 'version' || arg === 'help')) {
+    } else if (!commandSeen && (arg === 'run' || arg === 'validate' || arg === 'replay' || arg === 'version' || arg === 'help')) {
       inv.command = arg;
       commandSeen = true;
     } else {
       throw new FrictionError('CLI_USAGE', `unknown argument ${JSON.stringify(arg)}`);
     }
   }
+  if (inv.command === 'replay' && inv.inputs.length === 0) throw new FrictionError('CLI_USAGE', 'replay needs at least one --input');
   return inv;
 }
 
@@ -82,8 +101,34 @@ async function main(argv: readonly string[]): Promise<number> {
     process.stdout.write(`configuration is valid: ${source}\n`);
     return 0;
   }
+  if (inv.command === 'replay') return runReplay(config, inv);
   await runSidecar(config);
   return -1;
+}
+
+function describeTransition(t: SignalTransition): string {
+  const s = t.signal;
+  const at = t.transition === 'resolved' ? (s.endsAt ?? s.updatedAt) : s.updatedAt;
+  return `${at}  ${t.transition.padEnd(8)} ${s.severity.padEnd(8)} p=${String(s.priority).padStart(3)}  ${s.kind.padEnd(18)} ${s.title}\n`;
+}
+
+async function runReplay(config: FrictionConfig, inv: Invocation): Promise<number> {
+  let result;
+  try {
+    result = await replay(config, inv.inputs, (t) => process.stdout.write(inv.json ? `${JSON.stringify({ transition: t.transition, sequence: t.sequence, ...t.signal })}\n` : describeTransition(t)));
+  } catch (err) {
+    process.stderr.write(`otel-friction replay: ${(err as Error).message}\n`);
+    return 1;
+  }
+  const fired = result.transitions.filter((t) => t.transition === 'firing');
+  const byKind = new Map<string, number>();
+  for (const t of fired) byKind.set(t.signal.kind, (byKind.get(t.signal.kind) ?? 0) + 1);
+  const kinds = [...byKind].map(([k, n]) => `${k} ${n}`).join(', ') || 'none';
+  process.stderr.write(
+    `replayed ${result.files} file(s), ${result.requests} request(s): ${result.spans} spans, ${result.points} metric points; ` +
+      `signals fired: ${fired.length} (${kinds})${result.skipped.length ? `; ${result.skipped.length} request(s) skipped, first: ${result.skipped[0]}` : ''}\n`,
+  );
+  return 0;
 }
 
 main(process.argv.slice(2)).then(

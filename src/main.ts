@@ -12,6 +12,7 @@ import { signalsApi } from './admin/signals-api.js';
 import { createDetectors } from './detect/registry.js';
 import { DetectionStage } from './signals/detection-stage.js';
 import { Synthesizer } from './signals/synthesizer.js';
+import { RequestRecorder } from './replay/recorder.js';
 import { createSink } from './sinks/registry.js';
 import { Aggregator, type WindowListener } from './aggregate/aggregator.js';
 import { type Clock, systemClock } from './aggregate/clock.js';
@@ -73,7 +74,12 @@ export async function startSidecar(config: FrictionConfig, options: StartOptions
   const decoder = new OtlpDecoder({ dimensions: aggregator.decoderDimensions });
   metrics.observe('decoder_interned_strings', 'Distinct strings held by the decoder', () => decoder.interner.size);
   metrics.observe('decoder_interner_resets', 'Times the string table filled up and started over (a sign of unbounded names)', () => decoder.interner.resets);
-  const handler = new ExportHandler(decoder, metrics, options.consumer ?? aggregator);
+  const recorder = config.record.path !== '' ? new RequestRecorder(config.record.path, Math.floor(config.record.max_mb * MIB), logger) : undefined;
+  if (recorder) {
+    metrics.observeCounter('recorder_requests_total', 'Requests written to the recording (record.path)', () => recorder.recorded);
+    metrics.observeCounter('recorder_skipped_total', 'Requests not recorded because the disk fell behind', () => recorder.skipped);
+  }
+  const handler = new ExportHandler(decoder, metrics, options.consumer ?? aggregator, recorder);
 
   const { grpc: grpcConfig, http: httpConfig } = config.receivers.otlp.protocols;
   const grpc = grpcConfig.enabled
@@ -106,6 +112,7 @@ export async function startSidecar(config: FrictionConfig, options: StartOptions
     const drained = await Promise.all(receivers.map((r) => r.shutdown(deadline)));
     await aggregator.shutdown(deadline);
     const delivered = await detection.shutdown(deadline);
+    await recorder?.close();
     await admin.shutdown(Math.max(deadline, Date.now() + 100));
     health.phase = 'stopped';
     return drained.every(Boolean) && delivered;

@@ -72,6 +72,17 @@ export class SpanSeries implements KeyedSeries, SpanSeriesKey {
   }
 }
 
+/**
+ * The attribute keys the decoder must extract for a span aggregator with this config: the
+ * configured dimensions, then the status-code attributes error classification reads.
+ */
+export function decoderDimensionsFor(c: AggregationConfig): string[] {
+  const keys = [...c.dimensions];
+  if (c.errors.http_5xx) keys.push(...HTTP_STATUS_KEYS);
+  if (c.errors.grpc_codes.length > 0) keys.push(GRPC_STATUS_KEY);
+  return keys;
+}
+
 /** True when the series' dimension values are `dims[0..n)`. */
 function sameDims(series: SpanSeries, dims: readonly string[], n: number): boolean {
   const parts = series.keyParts;
@@ -148,9 +159,9 @@ export class SpanAggregator {
     this.laneCount = 1 + Math.ceil(this.lateness / this.windowMs);
     this.rules = new OperationRules(c.operation_rules);
     this.userDims = c.dimensions.length;
-    const keys = [...c.dimensions];
-    if (c.errors.http_5xx) for (const k of HTTP_STATUS_KEYS) this.httpDims.push(keys.push(k) - 1);
-    if (c.errors.grpc_codes.length > 0) this.grpcDim = keys.push(GRPC_STATUS_KEY) - 1;
+    const keys = decoderDimensionsFor(c);
+    if (c.errors.http_5xx) for (const k of HTTP_STATUS_KEYS) this.httpDims.push(keys.indexOf(k));
+    if (c.errors.grpc_codes.length > 0) this.grpcDim = keys.indexOf(GRPC_STATUS_KEY);
     this.grpcCodes = new Set(c.errors.grpc_codes.map(String));
     this.decoderDimensions = keys;
     this.parts = new Array<string>(2 + this.userDims).fill('');

@@ -8,6 +8,7 @@ export {
   type SloConfig,
   type ConfigIssue,
   type OutcomeConfig,
+  type RecordConfig,
   type ServiceConfig,
   type SignalsConfig,
   type SinkConfig,

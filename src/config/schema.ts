@@ -6,14 +6,14 @@
 import { type AggregationConfig, aggregationSpec } from './aggregation.js';
 import { type BurnRateWindowConfig, type SloConfig, alertingSpec, checkSlos, slosSpec } from './slos.js';
 import { type DetectorsConfig, detectorsSpec } from './detectors.js';
-import { type OutcomeConfig, type ServiceConfig, type SignalsConfig, type SinkConfig, outcomesSpec, servicesSpec, signalsSpec, sinksSpec } from './signals.js';
+import { type OutcomeConfig, type RecordConfig, type ServiceConfig, type SignalsConfig, type SinkConfig, outcomesSpec, recordSpec, servicesSpec, signalsSpec, sinksSpec } from './signals.js';
 import { type Endpoint, endpointsCollide, formatEndpoint } from './endpoint.js';
 import * as s from './spec.js';
 
 export { type Endpoint, formatEndpoint, parseEndpoint } from './endpoint.js';
 export type { AggregationConfig, OperationRuleConfig } from './aggregation.js';
 export type { BurnRateWindowConfig, SloConfig } from './slos.js';
-export type { OutcomeConfig, ServiceConfig, SignalsConfig, SinkConfig } from './signals.js';
+export type { OutcomeConfig, RecordConfig, ServiceConfig, SignalsConfig, SinkConfig } from './signals.js';
 export type { DetectorsConfig, ErrorSpikeConfig, LatencyRegressionConfig, MetricAnomalyConfig, MetricThresholdConfig, TrafficDropConfig } from './detectors.js';
 export { formatDuration, parseDuration } from './duration.js';
 export type { ConfigIssue } from './spec.js';
@@ -57,6 +57,7 @@ export interface FrictionConfig {
   outcomes: Record<string, OutcomeConfig>;
   services: Record<string, ServiceConfig>;
   sinks: SinkConfig[];
+  record: RecordConfig;
   log: { level: LogLevel };
   /** Milliseconds. */
   shutdown_timeout: number;
@@ -113,6 +114,7 @@ const root = s.object(
     outcomes: outcomesSpec,
     services: servicesSpec,
     sinks: sinksSpec,
+    record: recordSpec,
     log: s.object({ level: s.oneOf(LOG_LEVELS, { default: 'info' }) }),
     shutdown_timeout: s.duration({ default: '10s', greaterThan: 0 }),
   },

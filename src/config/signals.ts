@@ -76,3 +76,15 @@ export const sinksSpec = s.list(
   ),
   { default: (): SinkConfig[] => [{ type: 'stdout', path: '', max_mb: 64 }] },
 );
+
+/** `record:` — keep accepted requests for `otel-friction replay`. Off while `path` is empty. */
+export interface RecordConfig {
+  path: string;
+  max_mb: number;
+}
+
+/** Schema of {@link RecordConfig}. */
+export const recordSpec = s.object({
+  path: s.string({ default: '' }),
+  max_mb: s.number({ default: 256, min: 8 }),
+});

@@ -23,6 +23,11 @@ export interface TelemetryConsumer {
 const MAX_IDLE_BATCHES = 8;
 const MAX_POOLED_ENTRIES = 65536;
 
+/** Keeps a copy of every accepted request (recording for `otel-friction replay`). */
+export interface RequestTap {
+  record(signal: Signal, encoding: OtlpEncoding, body: Buffer): void;
+}
+
 /** Free list of batches: an async consumer may hold one while the next request decodes. */
 class BatchPool<T extends { trim(max: number): void }> {
   private readonly free: T[] = [];
@@ -46,6 +51,7 @@ export class ExportHandler {
     private readonly decoder: OtlpDecoder,
     private readonly metrics: SelfMetrics,
     private readonly consumer?: TelemetryConsumer,
+    private readonly tap?: RequestTap,
   ) {}
 
   async handle(protocol: Protocol, signal: Signal, body: Buffer, encoding: OtlpEncoding): Promise<ExportOutcome> {
@@ -57,6 +63,7 @@ export class ExportHandler {
         try {
           this.decoder.decodeTraces(body, encoding, batch);
           await this.consumer?.consumeSpans(batch);
+          this.tap?.record(signal, encoding, body);
           return this.outcome(protocol, signal, batch.length, batch.rejected, batch.rejectReason);
         } finally {
           batch.reset(EMPTY);
@@ -68,6 +75,7 @@ export class ExportHandler {
         try {
           this.decoder.decodeMetrics(body, encoding, batch);
           await this.consumer?.consumePoints(batch);
+          this.tap?.record(signal, encoding, body);
           return this.outcome(protocol, signal, batch.length, batch.rejected, batch.rejectReason);
         } finally {
           this.points.give(batch);
@@ -78,6 +86,7 @@ export class ExportHandler {
         try {
           this.decoder.decodeLogs(body, encoding, batch);
           await this.consumer?.consumeLogs(batch);
+          this.tap?.record(signal, encoding, body);
           return this.outcome(protocol, signal, batch.length, batch.rejected, batch.rejectReason);
         } finally {
           this.logs.give(batch);

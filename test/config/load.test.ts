@@ -67,6 +67,7 @@ const DEFAULTS: FrictionConfig = {
   outcomes: {},
   services: {},
   sinks: [{ type: 'stdout', path: '', max_mb: 64 }],
+  record: { path: '', max_mb: 256 },
   log: { level: 'info' },
   shutdown_timeout: 10_000,
 };
@@ -127,6 +128,7 @@ describe('defaults', () => {
       outcomes: {},
       services: {},
       sinks: DEFAULTS.sinks,
+      record: DEFAULTS.record,
       log: { level: 'debug' },
       shutdown_timeout: 90_000,
     } satisfies FrictionConfig);

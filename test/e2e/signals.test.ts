@@ -3,7 +3,8 @@
  * that burns an SLO's budget (burn-rate windows scaled down to seconds), the signal in
  * /api/v1/signals and in the file sink, and its resolution once the errors stop.
  */
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { SpanStatusCode } from '@opentelemetry/api';
@@ -11,15 +12,15 @@ import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-grpc';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import { BasicTracerProvider, BatchSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type SidecarProcess, startSidecarProcess } from '../support/sidecar-process.js';
+import { CLI, type SidecarProcess, startSidecarProcess } from '../support/sidecar-process.js';
 
 const dir = mkdtempSync(path.join(os.tmpdir(), 'friction-signals-'));
 const file = path.join(dir, 'signals.jsonl');
+const recording = path.join(dir, 'recording');
 let sidecar: SidecarProcess;
 
-beforeAll(async () => {
-  sidecar = await startSidecarProcess({
-    extraYaml: () => `aggregation: { window: 1s }
+// Everything that decides signals, shared by the live process and the replay.
+const DETECTION = `aggregation: { window: 1s }
 outcomes: { revenue: { weight: 5 } }
 services:
   checkout-e2e: { outcomes: [revenue], owner: team-payments, tier: 1 }
@@ -29,14 +30,19 @@ alerting:
   burn_rate_windows:
     - { long: 10s, short: 2s, factor: 10, severity: critical }
 signals: { resolve_after: 2 }
-sinks:
+`;
+
+beforeAll(async () => {
+  sidecar = await startSidecarProcess({
+    extraYaml: () => `${DETECTION}sinks:
   - { type: file, path: "${file}" }
+record: { path: "${recording}" }
 `,
   });
 });
 
 afterAll(async () => {
-  expect(await sidecar.stop()).toBe(0);
+  await sidecar.stop();
   rmSync(dir, { recursive: true, force: true });
 });
 
@@ -115,5 +121,19 @@ describe('signals end to end', () => {
     expect(burn.at(-1)).toMatchObject({ transition: 'resolved' });
     expect(await sidecar.metric('otel_friction_signal_firing_total')).toBeGreaterThanOrEqual(1);
     expect(await sidecar.metric('otel_friction_signal_resolved_total')).toBeGreaterThanOrEqual(1);
+    expect(await sidecar.metric('otel_friction_recorder_requests_total')).toBeGreaterThan(10);
+  });
+
+  it('replaying the recording of that run, on its own clock, finds the same incident', async () => {
+    // The recording is complete once the process has stopped.
+    expect(await sidecar.stop()).toBe(0);
+    expect(readdirSync(recording).some((f) => f.endsWith('.otlp'))).toBe(true);
+    const config = path.join(dir, 'replay.yaml');
+    writeFileSync(config, DETECTION);
+    const out = execFileSync(process.execPath, [CLI, 'replay', '--config', config, '--input', recording, '--json'], { encoding: 'utf8', timeout: 60_000 });
+    const lines = out.trim().split('\n').map((l) => JSON.parse(l) as { transition: string; kind: string; slo: string });
+    const burn = lines.filter((l) => l.kind === 'error_budget_burn');
+    expect(burn.map((l) => l.transition)).toEqual(['firing', 'resolved']);
+    expect(burn[0].slo).toBe('checkout-availability');
   });
 });
