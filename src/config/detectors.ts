@@ -102,7 +102,7 @@ export const detectorsSpec = s.object({
     quantile: s.number({ default: 0.99, greaterThan: 0, max: 1 }),
     baseline_windows: windows(30),
     warmup_windows: windows(30),
-    min_samples: s.integer({ default: 50, min: 1 }),
+    min_samples: s.integer({ default: 400, min: 1 }),
     ratio: s.number({ default: 1.5, greaterThan: 1 }),
     min_delta_ms: s.number({ default: 20, min: 0 }),
     sustain: windows(3),

@@ -1,12 +1,29 @@
 /** The detectors the config switches on, built by kind (one factory per kind, as for sinks). */
 import type { FrictionConfig } from '../config/index.js';
 import { BurnRateDetector } from './burn-rate.js';
-import type { Detector } from './detector.js';
+import type { Detector, SignalKind } from './detector.js';
+import { ErrorSpikeDetector } from './error-spike.js';
+import { LatencyRegressionDetector } from './latency-regression.js';
+import { MetricAnomalyDetector } from './metric-anomaly.js';
+import { MetricThresholdDetector } from './metric-threshold.js';
+import { TrafficDropDetector } from './traffic-drop.js';
+
+type Factory = (config: FrictionConfig, windowMs: number) => Detector | undefined;
+
+const FACTORIES: Record<SignalKind, Factory> = {
+  error_budget_burn: (c, w) => (c.slos.length > 0 ? new BurnRateDetector(c.slos, c.alerting.burn_rate_windows, w) : undefined),
+  latency_regression: (c, w) => (c.detectors.latency_regression.enabled ? new LatencyRegressionDetector(c.detectors.latency_regression, w) : undefined),
+  error_spike: (c, w) => (c.detectors.error_spike.enabled ? new ErrorSpikeDetector(c.detectors.error_spike, w) : undefined),
+  traffic_drop: (c, w) => (c.detectors.traffic_drop.enabled ? new TrafficDropDetector(c.detectors.traffic_drop, w) : undefined),
+  metric_threshold: (c, w) => (c.detectors.metric_thresholds.length > 0 ? new MetricThresholdDetector(c.detectors.metric_thresholds, w) : undefined),
+  metric_anomaly: (c, w) => {
+    const a = c.detectors.metric_anomaly;
+    return a.enabled && (a.metrics.length > 0 || a.span_signals.length > 0) ? new MetricAnomalyDetector(a, w) : undefined;
+  },
+};
 
 /** Every detector the configuration enables. */
 export function createDetectors(config: FrictionConfig): Detector[] {
   const W = config.aggregation.window;
-  const out: Detector[] = [];
-  if (config.slos.length > 0) out.push(new BurnRateDetector(config.slos, config.alerting.burn_rate_windows, W));
-  return out;
+  return Object.values(FACTORIES).flatMap((make) => make(config, W) ?? []);
 }

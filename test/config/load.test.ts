@@ -57,7 +57,7 @@ const DEFAULTS: FrictionConfig = {
     ],
   },
   detectors: {
-    latency_regression: { enabled: true, quantile: 0.99, baseline_windows: 30, warmup_windows: 30, min_samples: 50, ratio: 1.5, min_delta_ms: 20, sustain: 3 },
+    latency_regression: { enabled: true, quantile: 0.99, baseline_windows: 30, warmup_windows: 30, min_samples: 400, ratio: 1.5, min_delta_ms: 20, sustain: 3 },
     error_spike: { enabled: true, baseline_windows: 30, warmup_windows: 30, min_errors: 10, ratio: 3, z: 4, sustain: 2 },
     traffic_drop: { enabled: true, baseline_windows: 30, warmup_windows: 30, min_baseline_rate: 1, drop_ratio: 0.2, sustain: 3 },
     metric_thresholds: [],
