@@ -1,0 +1,177 @@
+/**
+ * The pipeline from the aggregator on — the real Aggregator, detectors, Synthesizer and
+ * DetectionStage — on a hand-moved clock, fed with span batches as the decoder fills them
+ * (interner ids included). Scenario and quiet tests drive it with simulated traffic: hours of
+ * windows in seconds, deterministic.
+ */
+import { Aggregator } from '../../src/aggregate/aggregator.js';
+import { ManualClock } from '../../src/aggregate/clock.js';
+import { createSketchFactory } from '../../src/aggregate/sketches.js';
+import { type FrictionConfig, defaultConfig } from '../../src/config/index.js';
+import { createDetectors } from '../../src/detect/registry.js';
+import { PointBatch, SpanBatch } from '../../src/otlp/batch.js';
+import { DetectionStage } from '../../src/signals/detection-stage.js';
+import type { SignalTransition } from '../../src/signals/signal.js';
+import { Synthesizer } from '../../src/signals/synthesizer.js';
+import { createLogger } from '../../src/telemetry/logger.js';
+import { mulberry32 } from '../support/generate.js';
+
+/** One kind of call a simulated service receives. */
+export interface Operation {
+  service: string;
+  name: string;
+  /** Mean spans per second. */
+  rate: number;
+  /** Median latency, ms, and lognormal spread. */
+  medianMs: number;
+  sigma: number;
+  /** Share of failed spans. */
+  errorRate: number;
+}
+
+/** What an incident changes for the operations it touches, while it lasts. */
+export interface Condition {
+  latencyFactor?: number;
+  errorRate?: number;
+  rateFactor?: number;
+}
+
+export const T0 = Date.UTC(2026, 10, 25, 0, 0, 0);
+
+/** A pipeline under test; `transitions` collects every signal change. */
+export class SimulatedPipeline {
+  readonly clock = new ManualClock(T0);
+  readonly config: FrictionConfig;
+  readonly aggregator: Aggregator;
+  readonly transitions: SignalTransition[] = [];
+  private readonly rng: () => number;
+  private readonly ids = new Map<string, number>();
+  private readonly batch = new SpanBatch();
+  private buf = Buffer.alloc(0);
+  private spanCount = 0;
+
+  constructor(edit: (c: FrictionConfig) => void = () => {}, seed = 1) {
+    const c = defaultConfig();
+    c.sinks = [];
+    edit(c);
+    this.config = c;
+    this.rng = mulberry32(seed);
+    const logger = createLogger('silent');
+    const synthesizer = new Synthesizer({ signals: c.signals, outcomes: c.outcomes, services: c.services, windowMs: c.aggregation.window });
+    const collect = { name: 'collect', deliver: async (t: readonly SignalTransition[]) => void this.transitions.push(...t), close: async () => {} };
+    const detection = new DetectionStage(createDetectors(c), synthesizer, [collect], logger);
+    const a = c.aggregation;
+    const sketches = createSketchFactory(a.sketch.type, { compression: a.sketch.compression, relativeAccuracy: a.sketch.relative_accuracy });
+    this.aggregator = new Aggregator({ config: a, sketches, clock: this.clock, logger, listener: detection });
+  }
+
+  private id(s: string): number {
+    let x = this.ids.get(s);
+    if (x === undefined) this.ids.set(s, (x = this.ids.size));
+    return x;
+  }
+
+  private gauss(): number {
+    return Math.sqrt(-2 * Math.log(1 - this.rng())) * Math.cos(2 * Math.PI * this.rng());
+  }
+
+  /** Poisson-ish count with mean `mean`. */
+  private count(mean: number): number {
+    return Math.max(0, Math.round(mean + Math.sqrt(mean) * this.gauss()));
+  }
+
+  /**
+   * Simulates `windows` windows of traffic, one batch per operation per second of each window,
+   * `condition(op, window)` applying incidents. Rates follow `shape(windowIndex)` (diurnal
+   * curves); one span in 500 is 3–30× slower (a cold cache, a GC pause).
+   */
+  run(ops: readonly Operation[], windows: number, condition: (op: Operation, w: number) => Condition | undefined = () => undefined, shape: (w: number) => number = () => 1): void {
+    const W = this.config.aggregation.window;
+    const steps = Math.max(1, Math.round(W / 1000));
+    const stepMs = W / steps;
+    for (let w = 0; w < windows; w++) {
+      for (let k = 0; k < steps; k++) {
+        this.clock.advance(stepMs);
+        this.aggregator.tick();
+        for (const op of ops) {
+          const c = condition(op, w) ?? {};
+          const n = this.count((op.rate * stepMs * (c.rateFactor ?? 1) * shape(w)) / 1000);
+          if (n > 0) this.aggregator.consumeSpans(this.spans(op, n, c));
+        }
+      }
+    }
+    this.clock.advance(1);
+    this.aggregator.tick();
+  }
+
+  private spans(op: Operation, n: number, c: Condition): SpanBatch {
+    if (this.buf.length < n * 24) this.buf = Buffer.alloc(n * 48);
+    const b = this.batch;
+    b.reset(this.buf);
+    const nameId = this.id(`n:${op.name}`);
+    const serviceId = this.id(`s:${op.service}`);
+    const errorRate = c.errorRate ?? op.errorRate;
+    for (let i = 0; i < n; i++) {
+      const s = b.next(0);
+      s.serviceName = op.service;
+      s.name = op.name;
+      s.nameId = nameId;
+      s.serviceId = serviceId;
+      s.kind = 2;
+      let ms = op.medianMs * Math.exp(op.sigma * this.gauss()) * (c.latencyFactor ?? 1);
+      if (this.rng() < 0.002) ms *= 3 + 27 * this.rng();
+      s.durationNs = Math.round(ms * 1e6);
+      s.statusCode = this.rng() < errorRate ? 2 : 0;
+      // Distinct ids so exemplars are real trace ids.
+      const id = ++this.spanCount;
+      this.buf.writeUInt32BE(id, i * 24 + 12);
+      this.buf[i * 24] = 1;
+      s.traceIdOffset = i * 24;
+      s.spanIdOffset = i * 24 + 16;
+      this.buf[i * 24 + 16] = 1;
+    }
+    b.idsValid = true;
+    b.idGeneration = 0;
+    return b;
+  }
+
+  /** Feeds one gauge point per series now (receive time = clock). */
+  gauge(service: string, metric: string, value: number, attrs: Record<string, string> = {}): void {
+    const b = new PointBatch();
+    b.reset();
+    const p = b.next();
+    p.serviceName = service;
+    p.metricName = metric;
+    p.type = 1;
+    p.value = value;
+    for (const [k, v] of Object.entries(attrs)) p.attrs.push(k, v);
+    const ns = BigInt(this.clock.now()) * 1_000_000n;
+    p.timeHi = Number(ns >> 32n);
+    p.timeLo = Number(ns & 0xffffffffn);
+    this.aggregator.consumePoints(b);
+  }
+
+  /** Firing transitions, as `kind service operation`. */
+  fired(): string[] {
+    return this.transitions.filter((t) => t.transition === 'firing').map((t) => `${t.signal.kind} ${t.signal.service} ${t.signal.operation}`.trim());
+  }
+}
+
+/** A small fleet: `services` × `opsPerService` operations with varied rates and latencies. */
+export function fleet(services: number, opsPerService: number, seed = 7, rateScale = 1): Operation[] {
+  const rng = mulberry32(seed);
+  const out: Operation[] = [];
+  for (let s = 0; s < services; s++) {
+    for (let o = 0; o < opsPerService; o++) {
+      out.push({
+        service: `svc-${s}`,
+        name: `op-${o}`,
+        rate: rateScale * (5 + 150 * rng() ** 2),
+        medianMs: 2 + 80 * rng(),
+        sigma: 0.3 + 0.6 * rng(),
+        errorRate: rng() < 0.3 ? 0 : 0.001 + 0.01 * rng(),
+      });
+    }
+  }
+  return out;
+}
