@@ -4,15 +4,16 @@
  * long run of healthy, noisy traffic across 20 services fires nothing at all.
  */
 import { describe, expect, test } from 'vitest';
+import type { FrictionConfig } from '../../src/config/index.js';
 import { type Operation, SimulatedPipeline, fleet } from './pipeline.js';
 
 const W = 1000; // one-second windows: baselines, warm-ups and sustain count windows
 
-function pipeline(edit: Parameters<typeof SimulatedPipeline.prototype.constructor>[0] = () => {}) {
+function pipeline(edit: (c: FrictionConfig) => void = () => {}) {
   return new SimulatedPipeline((c) => {
     c.aggregation.window = W;
     c.aggregation.series_ttl = 3_600_000;
-    edit?.(c);
+    edit(c);
   });
 }
 
