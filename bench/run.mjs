@@ -17,6 +17,9 @@
  *   BENCH_WINDOW=1         the sidecar gRPC flow-control window section (0 to skip)
  *   BENCH_TUNING=0         1: A/B of GLIBC_TUNABLES and --max-semi-space-size (adds 20 runs per round)
  *   BENCH_CONNECTIONS_AB=0 1: A/B of 1, 2, 4 gRPC client connections (adds 6 runs per round)
+ *   BENCH_DETECTORS_AB=0   1: the sidecar with every detector off, then on (SLOs on all five
+ *                          services, anomaly bands on rate/error ratio/p99), 1 s windows so
+ *                          windows close during the measurement (adds 4 runs per round)
  *   BENCH_GRPC_CONNECTIONS=1  HTTP/2 connections the gRPC generator spreads its requests over
  *   BENCH_MAIN=1           0: skip the main table and window section (run only the A/B sections)
  *   BENCH_NODE_FLAGS=…     node flags for every server (default: DEFAULT_NODE_FLAGS below)
@@ -99,6 +102,27 @@ const GLIBC_AB = GLIBC_TUNED;
 const GLIBC_MILD = 'glibc.malloc.trim_threshold=33554432:glibc.malloc.top_pad=8388608:glibc.malloc.mmap_threshold=1048576';
 const SEMI_AB = ['--max-semi-space-size=64'];
 
+const BENCH_SERVICES = ['frontend', 'checkout', 'payments', 'orders', 'inventory'];
+const DETECTORS_OFF = [
+  'aggregation: { window: 1s }',
+  'sinks: []',
+  'detectors:',
+  '  latency_regression: { enabled: false }',
+  '  error_spike: { enabled: false }',
+  '  traffic_drop: { enabled: false }',
+  '  metric_anomaly: { enabled: false }',
+  '',
+].join('\n');
+const DETECTORS_ON = [
+  'aggregation: { window: 1s }',
+  'sinks: []',
+  'slos:',
+  ...BENCH_SERVICES.flatMap((s) => [`  - { name: ${s}-availability, service: ${s}, objective: 0.999 }`, `  - { name: ${s}-latency, service: ${s}, objective: 0.99, sli: { kind: latency, threshold_ms: 300 } }`]),
+  'detectors:',
+  '  metric_anomaly: { span_signals: [rate, error_ratio, p99] }',
+  '',
+].join('\n');
+
 /**
  * A/B sections: for each server, the variants run back to back inside a round (so they see
  * the same machine weather) and are compared with the first one, round by round.
@@ -114,6 +138,15 @@ const AB_SECTIONS = {
       { name: 'semi64', nodeFlags: SEMI_AB, glibc: '' },
       { name: 'glibc+semi64', nodeFlags: SEMI_AB, glibc: GLIBC_AB },
       { name: 'glibc-mild', nodeFlags: [], glibc: GLIBC_MILD },
+    ],
+  },
+  detectors: {
+    enabled: env.BENCH_DETECTORS_AB === '1',
+    title: 'detectors off / on (1 s windows; target: on ≥ 0.9× off)',
+    servers: ['sidecar-grpc', 'sidecar-http'],
+    variants: [
+      { name: 'detectors off', yaml: DETECTORS_OFF },
+      { name: 'detectors on', yaml: DETECTORS_ON },
     ],
   },
   connections: {
@@ -145,7 +178,7 @@ function plan() {
     for (const key of ab.servers) {
       for (const v of ab.variants) {
         const variant = { ...BASE, ...v };
-        add(key, section, { key: `${key}@${v.name}`, variant, connections: v.connections ?? GRPC_SESSIONS });
+        add(key, section, { key: `${key}@${v.name}`, variant, connections: v.connections ?? GRPC_SESSIONS, yaml: v.yaml });
       }
     }
   }
@@ -153,7 +186,7 @@ function plan() {
 }
 
 // --- servers ---------------------------------------------------------------------------------
-function sidecarConfig(ports, windowMib) {
+function sidecarConfig(ports, windowMib, extra = '') {
   return [
     'receivers:',
     '  otlp:',
@@ -167,6 +200,7 @@ function sidecarConfig(ports, windowMib) {
     `  endpoint: "127.0.0.1:${ports.admin}"`,
     'log:',
     '  level: warn',
+    extra,
     '',
   ].join('\n');
 }
@@ -222,7 +256,7 @@ async function startServer(run, tmp, pin) {
   if (run.kind === 'sidecar') {
     const [grpc, httpPort, admin] = await freePorts(3);
     const file = path.join(tmp, `sidecar-${grpc}.yaml`);
-    writeFileSync(file, sidecarConfig({ grpc, http: httpPort, admin }, run.windowMib));
+    writeFileSync(file, sidecarConfig({ grpc, http: httpPort, admin }, run.windowMib, run.yaml));
     const child = spawnNode({ script: path.join(ROOT, 'dist/cli.js'), args: ['run', '--config', file], ...common });
     await waitReadyz(child, admin, 15000);
     return { child, port: run.protocol === 'grpc' ? grpc : httpPort, admin };

@@ -26,6 +26,11 @@ export interface QuantileSketch {
   merge(other: QuantileSketch): void;
   /** Estimated value at quantile q in [0, 1]; NaN when empty. q=0 and q=1 are the exact min and max. */
   quantile(q: number): number;
+  /**
+   * Fraction (0–1) of the added weight at or below `x`, when the sketch can answer it directly
+   * (cheaper than inverting {@link quantile}); NaN when empty.
+   */
+  cdf?(x: number): number;
   /** Number of values added (total weight). */
   count(): number;
   /** Exact smallest and largest value added; NaN when empty. */

@@ -247,6 +247,36 @@ export class MergingTDigest implements QuantileSketch {
    * half-centroids reach to the exact min and max. With all-singleton centroids (small n) this is
    * the value at 0-based rank ⌊q·n⌋ (capped at n-1).
    */
+  /**
+   * Fraction of the weight at or below `x`: the inverse of {@link quantile}, interpolating the
+   * cumulative weight linearly between centroid centres (and out to the exact extremes).
+   */
+  cdf(x: number): number {
+    this.flush();
+    const n = this.n;
+    if (n === 0 || Number.isNaN(x)) return Number.NaN;
+    if (x < this.lo) return 0;
+    if (x >= this.hi) return 1;
+    const m = this.means, w = this.weights;
+    const total = this.mergedWeight;
+    // Binary search for the first centroid whose mean exceeds x.
+    let a = 0;
+    let b = n;
+    while (a < b) {
+      const mid = (a + b) >>> 1;
+      if (m[mid] <= x) a = mid + 1;
+      else b = mid;
+    }
+    // Cumulative weight at the centre of centroid i: the weight before it plus half its own.
+    let before = 0;
+    for (let i = 0; i < a - 1; i++) before += w[i];
+    if (a === 0) return (lerp(0, w[0] / 2, (x - this.lo) / (m[0] - this.lo || 1))) / total;
+    const leftCentre = before + w[a - 1] / 2;
+    if (a === n) return lerp(leftCentre, total, (x - m[n - 1]) / (this.hi - m[n - 1] || 1)) / total;
+    const rightCentre = before + w[a - 1] + w[a] / 2;
+    return lerp(leftCentre, rightCentre, (x - m[a - 1]) / (m[a] - m[a - 1] || 1)) / total;
+  }
+
   quantile(q: number): number {
     if (!(q >= 0 && q <= 1)) return Number.NaN;
     this.flush();

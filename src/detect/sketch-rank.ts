@@ -13,6 +13,7 @@ export function fractionAbove(sketch: QuantileSketch, threshold: number): number
   if (sketch.count() === 0) return 0;
   if (threshold >= sketch.max()) return 0;
   if (threshold < sketch.min()) return 1;
+  if (sketch.cdf !== undefined) return Math.min(1, Math.max(0, 1 - sketch.cdf(threshold)));
   let lo = 0;
   let hi = 1;
   for (let i = 0; i < ITERATIONS; i++) {

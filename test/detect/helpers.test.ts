@@ -27,6 +27,18 @@ describe('fractionAbove', () => {
   });
 });
 
+describe('MergingTDigest.cdf', () => {
+  test('inverts quantile within rank error on a long-tailed distribution', () => {
+    const s = createSketchFactory('tdigest', {}).create();
+    let a = 12345;
+    const next = (): number => ((a = (a * 1103515245 + 12345) % 2147483648) + 0.5) / 2147483648;
+    for (let i = 0; i < 100_000; i++) s.add(50 * Math.exp(Math.sqrt(-2 * Math.log(next())) * Math.cos(2 * Math.PI * next())));
+    for (const q of [0.01, 0.1, 0.5, 0.9, 0.99, 0.999]) expect(Math.abs((s.cdf?.(s.quantile(q)) ?? Number.NaN) - q)).toBeLessThan(0.002);
+    expect(s.cdf?.(s.min() - 1)).toBe(0);
+    expect(s.cdf?.(s.max())).toBe(1);
+  });
+});
+
 describe('SloBuckets', () => {
   const MIN = 60_000;
   test('ratios over a window, older buckets age out, and the size stays fixed', () => {
