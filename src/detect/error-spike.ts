@@ -108,6 +108,8 @@ export class ErrorSpikeDetector implements Detector {
       outcomes: [],
       magnitude: round3(ratio),
       evidence: {
+        // Kind and dimension values tell apart series of one operation (part of the fingerprint).
+        series: `${w.series.kind} ${JSON.stringify(w.series.dimensions)}`,
         current_ratio: round6(current),
         baseline_ratio: round6(p0),
         errors,

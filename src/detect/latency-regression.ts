@@ -102,6 +102,8 @@ export class LatencyRegressionDetector implements Detector {
       outcomes: [],
       magnitude: round3(ratio),
       evidence: {
+        // Kind and dimension values tell apart series of one operation (part of the fingerprint).
+        series: `${w.series.kind} ${JSON.stringify(w.series.dimensions)}`,
         quantile: this.label,
         current_ms: round3(current),
         baseline_ms: round3(baseline),

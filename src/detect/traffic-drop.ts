@@ -83,7 +83,7 @@ export class TrafficDropDetector implements Detector {
       if (service !== OVERFLOW_SERVICE) this.serviceOf(service, close, w).count += w.count;
       if (w.series.overflow) continue;
       const st = this.operationOf(w.series);
-      if (this.judge(st, w.count)) operationFindings.push(this.finding(st, service, w.series.operation, 'operation', w.count, w.start, w.end));
+      if (this.judge(st, w.count)) operationFindings.push(this.finding(st, service, w.series.operation, 'operation', w.count, w.start, w.end, `${w.series.kind} ${JSON.stringify(w.series.dimensions)}`));
     }
     const findings: Finding[] = [];
     for (const [name, s] of this.services) {
@@ -145,7 +145,7 @@ export class TrafficDropDetector implements Detector {
     return st.streak >= cfg.sustain;
   }
 
-  private finding(st: DropState, service: string, operation: string, scope: 'service' | 'operation', count: number, start: number, end: number): Finding {
+  private finding(st: DropState, service: string, operation: string, scope: 'service' | 'operation', count: number, start: number, end: number, series = ''): Finding {
     return {
       kind: this.kind,
       severity: st.rate === 0 || st.ratio <= this.config.drop_ratio / 4 ? 'critical' : 'warning',
@@ -158,6 +158,8 @@ export class TrafficDropDetector implements Detector {
       // as a thousandfold drop rather than an unrankable infinity.
       magnitude: round3(st.rate > 0 ? Math.min(st.baseline / st.rate, 1000) : 1000),
       evidence: {
+        // Kind and dimension values tell apart series of one operation (part of the fingerprint).
+        series,
         current_rate: round3(st.rate),
         baseline_rate: round3(st.baseline),
         ratio: round3(st.ratio),

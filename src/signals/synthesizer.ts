@@ -167,7 +167,8 @@ const iso = (t: number): string => new Date(t).toISOString();
 
 /**
  * What distinguishes findings of one kind on one series: a threshold rule's name, metric
- * attributes, an anomaly's signal name, a traffic drop's scope. Only stable identities count:
+ * attributes, an anomaly's signal name, a traffic drop's scope, a span series' kind and
+ * dimension values. Only stable identities count:
  * a burn-rate finding's `rule` (which window pair fires) changes during an incident and must
  * not start a new signal.
  */
@@ -177,5 +178,6 @@ function scopeOf(f: Finding): string {
   const attrs = e.attributes !== undefined ? JSON.stringify(e.attributes) : '';
   const signal = typeof e.signal === 'string' ? e.signal : '';
   const scope = typeof e.scope === 'string' ? e.scope : '';
-  return [rule, attrs, signal, scope].join('|');
+  const series = typeof e.series === 'string' ? e.series : '';
+  return [rule, attrs, signal, scope, series].join('|');
 }

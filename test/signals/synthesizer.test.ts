@@ -126,3 +126,12 @@ describe('Synthesizer', () => {
     expect(priorityOf(priorityInputs('info', 1, 0, 0, 5, 5))).toBeGreaterThanOrEqual(0);
   });
 });
+
+describe('fingerprints of span series', () => {
+  test('series of one operation that differ by kind or dimensions are separate signals', () => {
+    const s = synth();
+    const f = (series: string): Finding => latency({}, { series });
+    const out = s.observe('spans', [f('server {}'), f('client {}'), f('server {"deployment.environment":"canary"}')], T0);
+    expect(new Set(out.map((t) => t.signal.fingerprint)).size).toBe(3);
+  });
+});
