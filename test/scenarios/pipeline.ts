@@ -15,6 +15,8 @@ import type { SignalTransition } from '../../src/signals/signal.js';
 import { Synthesizer } from '../../src/signals/synthesizer.js';
 import { createLogger } from '../../src/telemetry/logger.js';
 import { mulberry32 } from '../support/generate.js';
+import { type SimSpan, encodeTraceRequest } from './otlp-encode.js';
+import { frameHeader } from '../../src/replay/recording.js';
 
 /** One kind of call a simulated service receives. */
 export interface Operation {
@@ -149,6 +151,46 @@ export class SimulatedPipeline {
     p.timeHi = Number(ns >> 32n);
     p.timeLo = Number(ns & 0xffffffffn);
     this.aggregator.consumePoints(b);
+  }
+
+  /**
+   * The same traffic as {@link run}, written as a recording (`.otlp` frames of OTLP/protobuf
+   * requests, span times = the simulated clock) instead of fed in: for tests that go through
+   * `otel-friction replay`, decoder included.
+   */
+  record(ops: readonly Operation[], windows: number, condition: (op: Operation, w: number) => Condition | undefined = () => undefined): Buffer {
+    const W = this.config.aggregation.window;
+    const steps = Math.max(1, Math.round(W / 1000));
+    const stepMs = W / steps;
+    const frames: Buffer[] = [];
+    for (let w = 0; w < windows; w++) {
+      for (let k = 0; k < steps; k++) {
+        this.clock.advance(stepMs);
+        const end = BigInt(this.clock.now()) * 1_000_000n;
+        for (const op of ops) {
+          const c = condition(op, w) ?? {};
+          const n = this.count((op.rate * stepMs * (c.rateFactor ?? 1)) / 1000);
+          if (n === 0) continue;
+          const spans: SimSpan[] = [];
+          const errorRate = c.errorRate ?? op.errorRate;
+          for (let i = 0; i < n; i++) {
+            let ms = op.medianMs * Math.exp(op.sigma * this.gauss()) * (c.latencyFactor ?? 1);
+            if (this.rng() < 0.002) ms *= 3 + 27 * this.rng();
+            const id = ++this.spanCount;
+            const traceId = Buffer.alloc(16);
+            traceId.writeUInt32BE(id, 12);
+            traceId[0] = 1;
+            const spanId = Buffer.alloc(8);
+            spanId.writeUInt32BE(id, 4);
+            spanId[0] = 1;
+            spans.push({ traceId, spanId, name: op.name, kind: 2, startNs: end - BigInt(Math.round(ms * 1e6)), endNs: end, error: this.rng() < errorRate });
+          }
+          const body = encodeTraceRequest(op.service, spans);
+          frames.push(frameHeader('traces', 'protobuf', this.clock.now(), body.length), body);
+        }
+      }
+    }
+    return Buffer.concat(frames);
   }
 
   /** Firing transitions, as `kind service operation`. */

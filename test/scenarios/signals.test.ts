@@ -1,11 +1,20 @@
 /**
- * Scenarios with the default detectors (SLO burn windows scaled to the test's time): each
- * injected incident fires its signal for the affected series only, and resolves after it; and a
- * long run of healthy, noisy traffic across 20 services fires nothing at all.
+ * Scenarios with the default detectors (SLO burn windows scaled to the test's time), recorded as
+ * OTLP/protobuf and driven through `otel-friction replay` (decoder, aggregator, detectors,
+ * synthesizer, on the data's own clock): each injected incident fires its signal for the
+ * affected series only, and resolves after it. And the quiet test: a long run of healthy, noisy
+ * traffic across 20 services fires nothing at all (fed straight into the aggregator: 21 million
+ * spans are too many to encode in a test).
  */
-import { describe, expect, test } from 'vitest';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, describe, expect, test } from 'vitest';
+import { frameHeader } from '../../src/replay/recording.js';
+import { replay } from '../../src/replay/replay.js';
+import { encodeGaugeRequest } from './otlp-encode.js';
 import type { FrictionConfig } from '../../src/config/index.js';
-import { type Operation, SimulatedPipeline, fleet } from './pipeline.js';
+import { type Condition, type Operation, SimulatedPipeline, T0, fleet } from './pipeline.js';
 
 const W = 1000; // one-second windows: baselines, warm-ups and sustain count windows
 
@@ -23,59 +32,78 @@ const cart: Operation = { service: 'checkout', name: 'GET /cart', rate: 900, med
 const search: Operation = { service: 'search', name: 'GET /search', rate: 700, medianMs: 30, sigma: 0.6, errorRate: 0.003 };
 const OPS = [checkout, cart, search];
 
-describe('scenarios', () => {
-  test('a p99 regression on one operation fires latency_regression for that operation only, within 3 windows, and resolves after', () => {
-    const p = pipeline();
-    p.run(OPS, 60);
-    expect(p.transitions).toEqual([]);
-    const incident = p.clock.now();
-    p.run(OPS, 20, (op) => (op === cart ? { latencyFactor: 4 } : undefined));
-    const fired = p.transitions.filter((t) => t.transition === 'firing');
-    expect(fired.map((t) => `${t.signal.kind} ${t.signal.service} ${t.signal.operation}`)).toEqual(['latency_regression checkout GET /cart']);
-    // Sustain 3: the close of the third regressed window fires it (plus the window the
-    // incident started in, which it only partly covers).
-    expect(Date.parse(fired[0].signal.startsAt) - incident).toBeLessThanOrEqual(4 * W);
-    expect(fired[0].signal.evidence).toMatchObject({ quantile: 'p99' });
-    expect(fired[0].signal.exemplars.length).toBeGreaterThan(0);
-    p.run(OPS, 10);
-    expect(p.transitions.at(-1)).toMatchObject({ transition: 'resolved', signal: { kind: 'latency_regression', operation: 'GET /cart' } });
+/** Records the phases' traffic, replays the recording (`otel-friction replay`), returns what fired. */
+async function scenario(edit: (c: FrictionConfig) => void, phases: [number, (op: Operation) => Condition | undefined][], ops = OPS, extra?: (p: SimulatedPipeline) => Buffer) {
+  const p = pipeline(edit);
+  const frames = phases.map(([windows, condition]) => p.record(ops, windows, (op) => condition(op)));
+  if (extra) frames.push(extra(p));
+  const file = path.join(dir, `scenario-${++scenarios}.otlp`);
+  writeFileSync(file, Buffer.concat(frames));
+  const result = await replay(p.config, [file], () => {});
+  expect(result.skipped).toEqual([]);
+  const fired = result.transitions.filter((t) => t.transition === 'firing');
+  return { transitions: result.transitions, fired, names: fired.map((t) => `${t.signal.kind} ${t.signal.service} ${t.signal.operation}`.trim()) };
+}
+
+const dir = mkdtempSync(path.join(os.tmpdir(), 'friction-scenarios-'));
+let scenarios = 0;
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+const healthy = (): undefined => undefined;
+const at = (t: { signal: { startsAt: string } }): number => (Date.parse(t.signal.startsAt) - T0) / W;
+
+describe('scenarios, through otel-friction replay', () => {
+  test('a p99 regression on one operation fires latency_regression for that operation only, within 3 windows, and resolves after', async () => {
+    const r = await scenario(() => {}, [[60, healthy], [20, (op) => (op === cart ? { latencyFactor: 4 } : undefined)], [10, healthy]]);
+    expect(r.names).toEqual(['latency_regression checkout GET /cart']);
+    // The incident starts in window 60; sustain 3 fires it at the close of window 62 (or 63).
+    expect(at(r.fired[0])).toBeGreaterThanOrEqual(63);
+    expect(at(r.fired[0])).toBeLessThanOrEqual(64);
+    expect(r.fired[0].signal.evidence).toMatchObject({ quantile: 'p99' });
+    expect(r.fired[0].signal.exemplars.length).toBeGreaterThan(0);
+    expect(r.transitions.at(-1)).toMatchObject({ transition: 'resolved', signal: { kind: 'latency_regression', operation: 'GET /cart' } });
   });
 
-  test('an error burst fires error_budget_burn and error_spike, for the failing service', () => {
-    const p = pipeline((c) => {
-      c.slos = [{ name: 'checkout-availability', service: 'checkout', operation: '*', objective: 0.99, period: 3_600_000, sli: { kind: 'availability', threshold_ms: 0 }, outcomes: [] }];
-      c.alerting.burn_rate_windows = [
-        { long: 60_000, short: 5_000, factor: 14.4, severity: 'critical' },
-        { long: 360_000, short: 30_000, factor: 6, severity: 'critical' },
-      ];
-    });
-    p.run(OPS, 60);
-    // 90% of POST /checkout fails for 30 s: 42% of the service's calls, 42× its budget rate.
-    p.run(OPS, 30, (op) => (op === checkout ? { errorRate: 0.9 } : undefined));
-    const kinds = new Set(p.fired());
-    expect(kinds).toEqual(new Set(['error_budget_burn checkout', 'error_spike checkout POST /checkout']));
+  test('an error burst fires error_budget_burn and error_spike, for the failing service', async () => {
+    const r = await scenario(
+      (c) => {
+        c.slos = [{ name: 'checkout-availability', service: 'checkout', operation: '*', objective: 0.99, period: 3_600_000, sli: { kind: 'availability', threshold_ms: 0 }, outcomes: [] }];
+        c.alerting.burn_rate_windows = [
+          { long: 60_000, short: 5_000, factor: 14.4, severity: 'critical' },
+          { long: 360_000, short: 30_000, factor: 6, severity: 'critical' },
+        ];
+      },
+      // 90% of POST /checkout fails for 30 s: 42% of the service's calls, 42× its budget rate.
+      [[60, healthy], [30, (op) => (op === checkout ? { errorRate: 0.9 } : undefined)]],
+    );
+    expect(new Set(r.names)).toEqual(new Set(['error_budget_burn checkout', 'error_spike checkout POST /checkout']));
   });
 
-  test('a traffic stop fires one service-level traffic_drop', () => {
-    const p = pipeline();
-    p.run(OPS, 60);
-    p.run(OPS, 10, (op) => (op.service === 'search' ? { rateFactor: 0 } : undefined));
-    expect(p.fired()).toEqual(['traffic_drop search']);
-    p.run(OPS, 10);
-    expect(p.transitions.at(-1)).toMatchObject({ transition: 'resolved', signal: { kind: 'traffic_drop', service: 'search' } });
+  test('a traffic stop fires one service-level traffic_drop, resolved when traffic returns', async () => {
+    const r = await scenario(() => {}, [[60, healthy], [10, (op) => (op.service === 'search' ? { rateFactor: 0 } : undefined)], [10, healthy]]);
+    expect(r.names).toEqual(['traffic_drop search']);
+    expect(r.transitions.at(-1)).toMatchObject({ transition: 'resolved', signal: { kind: 'traffic_drop', service: 'search' } });
   });
 
-  test('a CPU metric above its threshold for the configured time fires metric_threshold', () => {
-    const p = pipeline((c) => {
-      c.detectors.metric_thresholds = [{ name: 'cpu-hot', metric: 'system.cpu.utilization', attributes: {}, service: 'checkout', above: 0.9, below: null, for: 5000, severity: 'warning', outcomes: [] }];
-    });
-    for (let k = 0; k < 20; k++) {
-      p.gauge('checkout', 'system.cpu.utilization', k < 10 ? 0.5 : 0.97, { cpu: '0' });
-      p.run([], 1);
-    }
-    const fired = p.transitions.filter((t) => t.transition === 'firing');
-    expect(fired.map((t) => `${t.signal.kind} ${t.signal.metric}`)).toEqual(['metric_threshold system.cpu.utilization']);
-    expect(fired[0].signal.title).toBe('system.cpu.utilization (checkout) is above 0.9');
+  test('a CPU metric above its threshold for the configured time fires metric_threshold', async () => {
+    const r = await scenario(
+      (c) => {
+        c.detectors.metric_thresholds = [{ name: 'cpu-hot', metric: 'system.cpu.utilization', attributes: {}, service: 'checkout', above: 0.9, below: null, for: 5000, severity: 'warning', outcomes: [] }];
+      },
+      [],
+      [],
+      (p) => {
+        // One report a second, 20 s long; from the 10th second the CPU sits at 97%.
+        const frames: Buffer[] = [];
+        for (let k = 0; k < 20; k++) {
+          p.clock.advance(W);
+          const body = encodeGaugeRequest('checkout', 'system.cpu.utilization', k < 10 ? 0.5 : 0.97, BigInt(p.clock.now()) * 1_000_000n, { cpu: '0' });
+          frames.push(frameHeader('metrics', 'protobuf', p.clock.now(), body.length), body);
+        }
+        return Buffer.concat(frames);
+      },
+    );
+    expect(r.fired.map((t) => `${t.signal.kind} ${t.signal.metric}`)).toEqual(['metric_threshold system.cpu.utilization']);
+    expect(r.fired[0].signal.title).toBe('system.cpu.utilization (checkout) is above 0.9');
   });
 });
 
