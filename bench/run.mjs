@@ -20,6 +20,8 @@
  *   BENCH_DETECTORS_AB=0   1: the sidecar with every detector off, then on (SLOs on all five
  *                          services, anomaly bands on rate/error ratio/p99), 1 s windows so
  *                          windows close during the measurement (adds 4 runs per round)
+ *   BENCH_DETECTOR_WINDOW=1s  aggregation.window of that A/B (10s = the default; then use
+ *                          BENCH_SECONDS ≥ 10 so each run sees a close)
  *   BENCH_GRPC_CONNECTIONS=1  HTTP/2 connections the gRPC generator spreads its requests over
  *   BENCH_MAIN=1           0: skip the main table and window section (run only the A/B sections)
  *   BENCH_NODE_FLAGS=…     node flags for every server (default: DEFAULT_NODE_FLAGS below)
@@ -103,8 +105,9 @@ const GLIBC_MILD = 'glibc.malloc.trim_threshold=33554432:glibc.malloc.top_pad=83
 const SEMI_AB = ['--max-semi-space-size=64'];
 
 const BENCH_SERVICES = ['frontend', 'checkout', 'payments', 'orders', 'inventory'];
+const DETECTOR_WINDOW = /^\d+(ms|s|m)$/.test(env.BENCH_DETECTOR_WINDOW ?? '') ? env.BENCH_DETECTOR_WINDOW : '1s';
 const DETECTORS_OFF = [
-  'aggregation: { window: 1s }',
+  `aggregation: { window: ${DETECTOR_WINDOW} }`,
   'sinks: []',
   'detectors:',
   '  latency_regression: { enabled: false }',
@@ -114,7 +117,7 @@ const DETECTORS_OFF = [
   '',
 ].join('\n');
 const DETECTORS_ON = [
-  'aggregation: { window: 1s }',
+  `aggregation: { window: ${DETECTOR_WINDOW} }`,
   'sinks: []',
   'slos:',
   ...BENCH_SERVICES.flatMap((s) => [`  - { name: ${s}-availability, service: ${s}, objective: 0.999 }`, `  - { name: ${s}-latency, service: ${s}, objective: 0.99, sli: { kind: latency, threshold_ms: 300 } }`]),
@@ -142,7 +145,7 @@ const AB_SECTIONS = {
   },
   detectors: {
     enabled: env.BENCH_DETECTORS_AB === '1',
-    title: 'detectors off / on (1 s windows; target: on ≥ 0.9× off)',
+    title: `detectors off / on (${DETECTOR_WINDOW} windows; target: on ≥ 0.9× off)`,
     servers: ['sidecar-grpc', 'sidecar-http'],
     variants: [
       { name: 'detectors off', yaml: DETECTORS_OFF },
