@@ -164,7 +164,16 @@ export class GaugeWindow implements WindowAccumulator {
   }
 }
 
-/** Sum: the window's increment (deltas added; cumulative values differenced) and its rate. */
+function nsToMs(hi: number, lo: number): number {
+  return (hi * 4294967296 + lo) / 1e6;
+}
+
+/**
+ * Sum: the window's increment (deltas added; cumulative values differenced) and its rate. The
+ * rate divides by the time the increment covers when the points say (previous cumulative point
+ * → this one; a delta point's start → time), not by the window: SDKs export every 60 s, so one
+ * 10 s window holds a minute's increment and would otherwise read six times too fast.
+ */
 export class SumWindow implements WindowAccumulator {
   points = 0;
   private increment = 0;
@@ -172,14 +181,21 @@ export class SumWindow implements WindowAccumulator {
   private base = 0;
   private startHi = 0;
   private startLo = 0;
+  private lastTimeMs = Number.NaN;
+  private fromMs = Number.NaN;
+  private toMs = Number.NaN;
 
   constructor(private readonly cumulative: boolean, private readonly monotonic: boolean) {}
 
   add(p: ScannedPoint): boolean {
     this.points++;
     const v = p.value;
+    const t = nsToMs(p.timeHi, p.timeLo);
+    const start = nsToMs(p.startHi, p.startLo);
     if (!this.cumulative) {
       this.increment += v;
+      if (start > 0 && !(start >= this.fromMs)) this.fromMs = start;
+      if (t > 0 && !(t <= this.toMs)) this.toMs = t;
       return false;
     }
     let reset = false;
@@ -187,7 +203,11 @@ export class SumWindow implements WindowAccumulator {
       // A non-monotonic sum may legitimately go down: only its start time can reveal a reset.
       reset = startChanged(this.startHi, this.startLo, p) || (this.monotonic && v < this.base);
       this.increment += reset ? v : v - this.base;
+      // The increment runs from the previous point (or, after a reset, from the new start).
+      if (Number.isNaN(this.fromMs)) this.fromMs = reset ? (start > 0 ? start : Number.NaN) : this.lastTimeMs;
+      if (t > 0) this.toMs = t;
     }
+    if (t > 0) this.lastTimeMs = t;
     this.hasBase = true;
     this.base = v;
     this.startHi = p.startHi;
@@ -199,8 +219,10 @@ export class SumWindow implements WindowAccumulator {
     if (this.points === 0) return;
     out.points = out.count = this.points;
     out.value = this.increment;
-    out.rate = this.increment / seconds;
+    const covered = (this.toMs - this.fromMs) / 1000;
+    out.rate = this.increment / (covered > 0 ? covered : seconds);
     this.points = 0;
     this.increment = 0;
+    this.fromMs = this.toMs = Number.NaN;
   }
 }

@@ -63,6 +63,19 @@ describe('sum', () => {
     expect(w.min).toBeNaN();
   });
 
+  it('rate covers the time between reports, not the window: a 60 s export in a 10 s window', () => {
+    const { feed, closeAt } = setup();
+    const c = (value: number, timeMs: number): PointSpec => ({ type: SUM, temporality: CUMULATIVE, monotonic: true, value, start: 1000, timeMs });
+    feed(c(100, 1_000_000));
+    closeAt(1);
+    feed(c(160, 1_060_000)); // 60 more over the minute since the last report
+    expect(only(closeAt(2))).toMatchObject({ value: 60, rate: 1 });
+    // Delta points carry their own interval.
+    feed({ type: SUM, temporality: DELTA, monotonic: true, value: 30, start: 0, timeMs: 1_120_000 });
+    const d = only(closeAt(3));
+    expect(d.value).toBe(30);
+  });
+
   it('cumulative: first point is the baseline (0), then differences', () => {
     const { agg, feed, closeAt } = setup();
     const c = (value: number, start = 1000): PointSpec => ({ type: SUM, temporality: CUMULATIVE, monotonic: true, value, start });

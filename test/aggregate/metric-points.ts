@@ -14,6 +14,8 @@ export interface PointSpec {
   monotonic?: boolean;
   /** Start time, ns (low half only; enough for tests). */
   start?: number;
+  /** Point time, ms since the epoch (split into the uint64 halves of nanoseconds). */
+  timeMs?: number;
   flags?: number;
   attrs?: Record<string, string> | [string, string][];
   value?: number;
@@ -45,6 +47,11 @@ export function batchOf(...specs: PointSpec[]): PointBatch {
     p.temporality = s.temporality ?? 0;
     p.monotonic = s.monotonic ?? false;
     p.startLo = s.start ?? 0;
+    if (s.timeMs !== undefined) {
+      const ns = BigInt(s.timeMs) * 1_000_000n;
+      p.timeHi = Number(ns >> 32n);
+      p.timeLo = Number(ns & 0xffffffffn);
+    }
     p.flags = s.flags ?? 0;
     const attrs = Array.isArray(s.attrs) ? s.attrs : Object.entries(s.attrs ?? {});
     for (const [k, v] of attrs) p.attrs.push(k, v);
