@@ -51,11 +51,16 @@ interface ServiceState extends DropState {
   firing: boolean;
 }
 
+// About a day at the default 10 s windows.
+const MAX_ABSENT_CLOSES = 8640;
+
 /** Watches operations' and services' request rates for collapses. */
 export class TrafficDropDetector implements Detector {
   readonly kind = 'traffic_drop' as const;
   private readonly operations = new WeakMap<object, DropState>();
-  // Keyed by name, which a WeakMap cannot hold: pruned every close to the services still seen.
+  // Keyed by name, which a WeakMap cannot hold. A service whose series were all evicted (idle
+  // past series_ttl) is still judged, as zero traffic, for MAX_ABSENT_CLOSES closes: a dead
+  // service must not "recover" just because the aggregator forgot it. Then it is forgotten.
   private readonly services = new Map<string, ServiceState>();
   private readonly scratch: Float64Array;
   private readonly perSecond: number;
@@ -88,8 +93,15 @@ export class TrafficDropDetector implements Detector {
     const findings: Finding[] = [];
     for (const [name, s] of this.services) {
       if (s.seen !== close) {
-        this.services.delete(name);
-        continue;
+        // Absent from this close: no live series left. Judge it as silent while it may still be
+        // an outage (only a service that was firing or has a baseline matters), then forget it.
+        if (close - s.seen > MAX_ABSENT_CLOSES || s.history.length === 0) {
+          this.services.delete(name);
+          continue;
+        }
+        s.count = 0;
+        s.start = s.end;
+        s.end = s.start + 1000 / this.perSecond;
       }
       s.firing = this.judge(s, s.count);
       if (s.firing) findings.push(this.finding(s, name, '', 'service', s.count, s.start, s.end));

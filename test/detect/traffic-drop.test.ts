@@ -133,14 +133,18 @@ describe('TrafficDropDetector', () => {
     expect(moved.map(where)).toEqual([]);
   });
 
-  test('a service whose every series is gone is simply gone (documented limitation)', () => {
+  test('a dead service keeps firing after the aggregator evicted its idle series, then is forgotten', () => {
     const d = new TrafficDropDetector(DEFAULTS, W);
     run(d, 0, WARMUP, (k) => [fill(checkout, k, 200), fill(search, k, 500)]);
     expect(d.trackedServices).toBe(2);
     expect(run(d, WARMUP, 3, (k) => [fill(checkout, k, 0), fill(search, k, 500)]).at(-1)?.map(where)).toEqual(['checkout||service']);
-    // The aggregator evicted the idle series: no finding, and no state kept for the service.
-    expect(run(d, WARMUP + 3, 5, (k) => [fill(search, k, 500)]).flat()).toEqual([]);
-    expect(d.trackedServices).toBe(1);
+    // The aggregator evicted the idle series: the service is judged as silent, still a drop.
+    const after = run(d, WARMUP + 3, 5, (k) => [fill(search, k, 500)]);
+    expect(after.every((f) => f.map(where).join() === 'checkout||service')).toBe(true);
+    expect(after.at(-1)?.[0].evidence).toMatchObject({ current_rate: 0, count: 0 });
+    expect(d.trackedServices).toBe(2);
+    // Traffic back: the finding goes.
+    expect(run(d, WARMUP + 8, 1, (k) => [fill(checkout, k, 200), fill(search, k, 500)]).flat()).toEqual([]);
   });
 
   test('quiet on 2000 windows of noisy healthy traffic across 20 series', () => {
