@@ -39,8 +39,6 @@ export class SpanSeries implements KeyedSeries, SpanSeriesKey {
   nextToClose: number;
   /** Spans that arrived after their window had closed (span_end time only). */
   late = 0;
-  /** OTLP kind value the series was last matched with (-1: not yet); the name cache checks it. */
-  kindCode = -1;
   /** Index into the aggregator's slot tables. */
   slot = -1;
   /** The newest closed window, refilled in place at every close (undefined before the first). */
@@ -83,13 +81,6 @@ export function decoderDimensionsFor(c: AggregationConfig): string[] {
   return keys;
 }
 
-/** True when the series' dimension values are `dims[0..n)`. */
-function sameDims(series: SpanSeries, dims: readonly string[], n: number): boolean {
-  const parts = series.keyParts;
-  for (let j = 0; j < n; j++) if (parts[2 + j] !== dims[j]) return false;
-  return true;
-}
-
 /** What the span aggregator is built from. */
 export interface SpanAggregatorOptions {
   config: AggregationConfig;
@@ -129,12 +120,6 @@ export class SpanAggregator {
   private readonly emptySketch: QuantileSketch;
   private nextCloseAt: number;
   private closedBefore: number;
-  // Raw span name → the series it last resolved to. One Map lookup on an interned string
-  // replaces the rename rules and the keyspace's per-level lookups for almost every span;
-  // service, kind and dimensions are then checked on the series itself. Bounded and cleared
-  // whenever series may have been evicted.
-  private readonly byName = new Map<string, SpanSeries>();
-  private readonly byNameLimit: number;
   // One-entry cache: spans of a request mostly come in runs of one series.
   private cached: SpanSeries | undefined;
   private cachedService = '';
@@ -166,7 +151,6 @@ export class SpanAggregator {
     this.decoderDimensions = keys;
     this.parts = new Array<string>(2 + this.userDims).fill('');
     this.cachedDims = new Array<string>(this.userDims).fill('');
-    this.byNameLimit = 2 * c.max_series + 1024;
     this.emptySketch = options.sketches.create();
     const now = options.clock.now();
     this.closedBefore = this.firstOpenWindow(now);
@@ -280,10 +264,7 @@ export class SpanAggregator {
         }
       }
       const key = L === 1 ? slot : slot * L + (index % L);
-      if (slots.laneWindow[key] !== index) {
-        slots.laneWindow[key] = index;
-        this.laneOf(key).begin(index);
-      }
+      slots.laneWindow[key] = index;
       let ms = s.durationNs / 1e6;
       if (!(ms >= 0)) {
         ms = 0;
@@ -321,20 +302,11 @@ export class SpanAggregator {
       for (let j = 0; j < n; j++) if (dims[j] !== this.cachedDims[j]) same = false;
       if (same) return this.cached;
     }
-    let series = this.byName.get(name);
-    if (series === undefined || series.service !== service || series.kindCode !== kind || !sameDims(series, dims, n)) {
-      const parts = this.parts;
-      parts[0] = this.rules.apply(name);
-      parts[1] = SPAN_KIND_NAMES[kind] ?? 'unspecified';
-      for (let j = 0; j < n; j++) parts[2 + j] = dims[j];
-      series = this.keyspace.lookup(service, parts, now);
-      // Overflow series stand for many keys: caching one under a name would hide the others.
-      if (!series.overflow) {
-        if (this.byName.size >= this.byNameLimit) this.byName.clear();
-        series.kindCode = kind;
-        this.byName.set(name, series);
-      }
-    }
+    const parts = this.parts;
+    parts[0] = this.rules.apply(name);
+    parts[1] = SPAN_KIND_NAMES[kind] ?? 'unspecified';
+    for (let j = 0; j < n; j++) parts[2 + j] = dims[j];
+    const series = this.keyspace.lookup(service, parts, now);
     for (let j = 0; j < n; j++) this.cachedDims[j] = dims[j];
     this.cached = series;
     this.cachedService = service;
@@ -367,8 +339,8 @@ export class SpanAggregator {
         // The series' own window object carries its newest close; a catch-up over several
         // windows gives the older ones fresh objects so listeners see each.
         const w = series.nextToClose === firstOpen ? series.closed : newClosedWindow(series, this.emptySketch, series.lastExemplars);
-        if (lane.index === index) {
-          series.lastExemplars = lane.closeInto(w, W, series.lastExemplars);
+        if (this.slots.laneWindow[key] === index) {
+          series.lastExemplars = lane.closeInto(w, index, W, series.lastExemplars);
           used.push(key);
         } else {
           closeEmptyInto(w, index, W, this.emptySketch, NO_EXEMPLARS);
@@ -388,12 +360,11 @@ export class SpanAggregator {
         slots.exemplarFloor[key] = -1;
       }
       this.cached = undefined;
-      const evicted = this.keyspace.evictIdle(now, (series) => {
+      this.keyspace.evictIdle(now, (series) => {
         series.history.release();
         slots.release(series.slot);
         this.bySlot[series.slot] = undefined;
       });
-      if (evicted > 0) this.byName.clear();
     }
   }
 }

@@ -43,10 +43,11 @@ export function newClosedWindow(series: SpanSeriesKey, sketch: QuantileSketch, e
   return { series, start: 0, end: 0, count: 0, errors: 0, sumMs: 0, minMs: nan, maxMs: nan, p50: nan, p90: nan, p99: nan, p999: nan, exemplars, sketch };
 }
 
-/** Accumulates one window; reused window after window. */
+/**
+ * Accumulates one window; reused window after window. Which window it holds is recorded in the
+ * aggregator's slot table (`SpanSlots.laneWindow`), the one place the hot loop reads it.
+ */
 export class SpanWindowAccumulator {
-  /** Window index (start / window length), -1 when idle. */
-  index = -1;
   count = 0;
   errors = 0;
   sumMs = 0;
@@ -57,10 +58,6 @@ export class SpanWindowAccumulator {
 
   constructor(readonly sketch: QuantileSketch, exemplars: number) {
     this.exemplars = new ExemplarReservoir(exemplars);
-  }
-
-  begin(index: number): void {
-    this.index = index;
   }
 
   /** Adds the staged spans at [from, to): durations (ms) and error flags. */
@@ -90,8 +87,8 @@ export class SpanWindowAccumulator {
    * the reservoir `out` held before, now owned by this accumulator). Call {@link reset} once
    * readers are done with the sketch.
    */
-  closeInto(out: ClosedSpanWindow, windowMs: number, previous: ExemplarReservoir): ExemplarReservoir {
-    const start = this.index * windowMs;
+  closeInto(out: ClosedSpanWindow, index: number, windowMs: number, previous: ExemplarReservoir): ExemplarReservoir {
+    const start = index * windowMs;
     const s = this.sketch;
     out.start = start;
     out.end = start + windowMs;
@@ -112,7 +109,6 @@ export class SpanWindowAccumulator {
   }
 
   reset(): void {
-    this.index = -1;
     this.count = 0;
     this.errors = 0;
     this.sumMs = 0;
