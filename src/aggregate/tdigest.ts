@@ -7,7 +7,7 @@
  * latency questions (p99, p99.9) are asked.
  */
 import type { QuantileSketch, SketchFactory } from './sketch.js';
-import { VARINT, readVarint, varintSize, writeVarint } from './varint.js';
+import { decodeTDigest, encodeTDigest } from './tdigest-codec.js';
 
 /**
  * Compression (δ) used when none is configured. Measured on 1e6 seeded lognormal and Pareto
@@ -358,98 +358,25 @@ export class MergingTDigest implements QuantileSketch {
 
   serialize(): Uint8Array {
     this.flush();
-    const n = this.n;
-    let integral = true;
-    for (let i = 0; i < n && integral; i++) integral = Number.isInteger(this.weights[i]);
-    let size = HEADER_BYTES + 8 * n;
-    if (integral) for (let i = 0; i < n; i++) size += varintSize(this.weights[i]);
-    else size += 8 * n;
-    const bytes = new Uint8Array(size);
-    const view = new DataView(bytes.buffer);
-    bytes[0] = MAGIC;
-    bytes[1] = VERSION;
-    bytes[2] = integral ? FLAG_VARINT_WEIGHTS : 0;
-    view.setFloat64(4, this.compression, true);
-    view.setFloat64(12, this.mergedWeight, true);
-    view.setFloat64(20, n > 0 ? this.lo : Number.NaN, true);
-    view.setFloat64(28, n > 0 ? this.hi : Number.NaN, true);
-    view.setFloat64(36, this.refused, true);
-    view.setUint32(44, n, true);
-    let p = HEADER_BYTES;
-    for (let i = 0; i < n; i++, p += 8) view.setFloat64(p, this.means[i], true);
-    if (integral) for (let i = 0; i < n; i++) p = writeVarint(bytes, p, this.weights[i]);
-    else for (let i = 0; i < n; i++, p += 8) view.setFloat64(p, this.weights[i], true);
-    return bytes;
+    return encodeTDigest({ compression: this.compression, total: this.mergedWeight, lo: this.lo, hi: this.hi, refused: this.refused, n: this.n, means: this.means, weights: this.weights });
   }
 
   /** Restores {@link serialize}'s output; throws an Error naming the problem on anything else. */
   static deserialize(bytes: Uint8Array): MergingTDigest {
-    const fail = (why: string): never => {
-      throw new Error(`not a serialized t-digest: ${why}`);
-    };
-    if (bytes.length < HEADER_BYTES) fail(`${bytes.length} bytes is shorter than the header`);
-    if (bytes[0] !== MAGIC) fail('bad magic byte');
-    if (bytes[1] !== VERSION) fail(`unsupported version ${bytes[1]}`);
-    const flags = bytes[2];
-    if ((flags & ~FLAG_VARINT_WEIGHTS) !== 0 || bytes[3] !== 0) fail('unknown flags');
-    const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-    const compression = view.getFloat64(4, true);
-    const total = view.getFloat64(12, true);
-    const lo = view.getFloat64(20, true);
-    const hi = view.getFloat64(28, true);
-    const refused = view.getFloat64(36, true);
-    const n = view.getUint32(44, true);
-    if (!(compression >= MIN_COMPRESSION && compression <= MAX_COMPRESSION)) fail(`compression ${compression} out of range`);
-    if (!(refused >= 0 && Number.isInteger(refused))) fail('bad rejected count');
-    if (!(total >= 0 && total < Number.POSITIVE_INFINITY)) fail('bad total weight');
-    if ((n === 0) !== (total === 0)) fail('centroid count and total weight disagree');
-    if (n > 0 && !(lo <= hi && lo - lo === 0 && hi - hi === 0)) fail('bad min/max');
-    const varint = (flags & FLAG_VARINT_WEIGHTS) !== 0;
-    if (bytes.length < HEADER_BYTES + n * (varint ? 9 : 16)) fail('truncated');
-    const d = new MergingTDigest(compression);
-    d.means = new Float64Array(n);
-    d.weights = new Float64Array(n);
-    let p = HEADER_BYTES;
-    for (let i = 0; i < n; i++, p += 8) {
-      const m = view.getFloat64(p, true);
-      if (!(m >= lo && m <= hi) || (i > 0 && m < d.means[i - 1])) fail(`centroid ${i} mean out of order or range`);
-      d.means[i] = m;
-    }
-    let sum = 0;
-    for (let i = 0; i < n; i++) {
-      let w: number;
-      if (varint) {
-        const r = readVarint(bytes, p);
-        if (r < 0) fail('truncated weights');
-        w = VARINT.value;
-        p = r;
-      } else {
-        if (p + 8 > bytes.length) fail('truncated weights');
-        w = view.getFloat64(p, true);
-        p += 8;
-      }
-      if (!(w > 0 && w <= MAX_WEIGHT)) fail(`centroid ${i} weight ${w} invalid`);
-      d.weights[i] = w;
-      sum += w;
-    }
-    if (p !== bytes.length) fail(`${bytes.length - p} trailing bytes`);
-    if (Math.abs(sum - total) > 1e-9 * total) fail('weights do not add up to the total');
-    d.n = n;
-    d.mergedWeight = total;
-    d.lo = n > 0 ? lo : Number.POSITIVE_INFINITY;
-    d.hi = n > 0 ? hi : Number.NEGATIVE_INFINITY;
-    d.refused = refused;
+    const state = decodeTDigest(bytes, { minCompression: MIN_COMPRESSION, maxCompression: MAX_COMPRESSION, maxWeight: MAX_WEIGHT });
+    const d = new MergingTDigest(state.compression);
+    d.means = state.means;
+    d.weights = state.weights;
+    d.n = state.n;
+    d.mergedWeight = state.total;
+    d.lo = state.n > 0 ? state.lo : Number.POSITIVE_INFINITY;
+    d.hi = state.n > 0 ? state.hi : Number.NEGATIVE_INFINITY;
+    d.refused = state.refused;
     return d;
   }
 }
 
 const OBJECT_OVERHEAD = 160;
-const MAGIC = 0x54; // 'T'
-const VERSION = 1;
-const FLAG_VARINT_WEIGHTS = 1;
-// magic, version, flags, 0, compression, total, min, max, rejected (f64 each), centroid count (u32)
-const HEADER_BYTES = 48;
-
 
 let order = new Uint32Array(0);
 

@@ -74,7 +74,7 @@ export interface MetricAnomalyConfig {
   enabled: boolean;
   /** Metric names watched (in addition to the span series' own signals). */
   metrics: string[];
-  /** Span series signals watched: any of rate, error_ratio, p99. */
+  /** Span series signals watched: one or more of rate, error_ratio, p99. */
   span_signals: ('rate' | 'error_ratio' | 'p99')[];
   /** Band width in robust standard deviations: higher is quieter. */
   sensitivity: number;

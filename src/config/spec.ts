@@ -184,31 +184,6 @@ export function optionalNumber(): Spec<number | null> {
   });
 }
 
-/** A mapping of names to string values (`attributes: { region: eu }`); scalars are read as text. */
-export function stringMap(): Spec<Record<string, string>> {
-  return {
-    kind: 'map',
-    defaultValue: () => ({}),
-    decode(raw, path, issues) {
-      if (raw === null || typeof raw !== 'object' || Array.isArray(raw) || raw instanceof ExpandedScalar) {
-        issues.push({ path, message: `expected a mapping, got ${describe(textView(raw))}` });
-        return INVALID;
-      }
-      const out: Record<string, string> = {};
-      let ok = true;
-      for (const [k, v] of Object.entries(raw as Record<string, unknown>)) {
-        const t = textView(v);
-        if (typeof t === 'string' || typeof t === 'number' || typeof t === 'boolean') out[k] = String(t);
-        else {
-          issues.push({ path: join(path, k), message: `expected a string, got ${describe(t)}` });
-          ok = false;
-        }
-      }
-      return ok ? out : INVALID;
-    },
-  };
-}
-
 /** A mapping of user-chosen names to values of one spec (`outcomes: { revenue: { weight: 5 } }`). */
 export function map<T>(item: Spec<T>): Spec<Record<string, T>> {
   return {
@@ -230,6 +205,15 @@ export function map<T>(item: Spec<T>): Spec<Record<string, T>> {
       return ok ? out : INVALID;
     },
   };
+}
+
+/** A mapping of names to string values (`attributes: { region: eu }`); scalars are read as text. */
+export function stringMap(): Spec<Record<string, string>> {
+  return map(
+    scalar('string', textView, () => '', (v, got) =>
+      typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean' ? String(v) : { problem: `expected a string, got ${got}` },
+    ),
+  );
 }
 
 /** A `true`/`false` setting; strings like `"yes"` are rejected rather than guessed. */

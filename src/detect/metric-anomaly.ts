@@ -39,7 +39,7 @@ const ADOPT = 0.1;
 const RELATIVE_FLOOR = 0.01;
 /** Windows taken in before clipping starts: σ̂ from fewer is too rough to clip against. */
 const CLIP_AFTER = 5;
-// Keeps σ̂ positive for a series that has been exactly 0: any sustained non-zero value fires.
+// Keeps σ̂ positive for a series that has been exactly 0: every sustained non-zero value fires.
 const MIN_SIGMA = 1e-12;
 const MAX_MAGNITUDE = 1000;
 

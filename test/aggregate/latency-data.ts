@@ -3,17 +3,10 @@
  * machine, so accuracy assertions are reproducible.
  */
 
+import { mulberry32 } from '../support/generate.js';
+
 /** mulberry32: a tiny 32-bit PRNG; uniform in [0, 1). */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { mulberry32 };
 
 /** Standard normal samples by Box-Muller (both outputs used). */
 export function normals(rand: () => number): () => number {
