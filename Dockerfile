@@ -12,18 +12,27 @@ COPY src ./src
 COPY proto ./proto
 RUN npm run build && npm pack --pack-destination /pkg
 
-FROM node:20-bookworm-slim
-ENV NODE_ENV=production \
-    OTEL_FRICTION_CONFIG=/etc/otel-friction/config.yaml
+# Production dependencies only. better-sqlite3 (the outbox) is a native addon: its install script
+# is the one we run, with a compiler in this stage so the final image needs none.
+FROM node:20-bookworm-slim AS runtime-deps
+RUN apt-get update && apt-get install -y --no-install-recommends python3 make g++ \
+ && rm -rf /var/lib/apt/lists/*
 WORKDIR /app
 COPY --from=build /pkg/ /tmp/pkg/
 COPY package-lock.json /tmp/pkg/package-lock.json
 RUN tar -xzf /tmp/pkg/otel-friction-*.tgz --strip-components=1 -C /app \
  && cp /tmp/pkg/package-lock.json /app/package-lock.json \
  && npm ci --omit=dev --ignore-scripts \
- && npm cache clean --force \
- && rm -rf /tmp/pkg \
- && mkdir -p /var/lib/otel-friction && chown node:node /var/lib/otel-friction
+ && npm rebuild better-sqlite3 \
+ && node -e "new (require('better-sqlite3'))(':memory:').close()" \
+ && npm cache clean --force
+
+FROM node:20-bookworm-slim
+ENV NODE_ENV=production \
+    OTEL_FRICTION_CONFIG=/etc/otel-friction/config.yaml
+WORKDIR /app
+COPY --from=runtime-deps /app /app
+RUN mkdir -p /var/lib/otel-friction && chown node:node /var/lib/otel-friction
 COPY deploy/docker/config.yaml /etc/otel-friction/config.yaml
 USER node
 VOLUME ["/var/lib/otel-friction"]

@@ -16,6 +16,8 @@
  *   BENCH_INFLIGHT=16      requests in flight per run
  *   BENCH_WINDOW=1         the sidecar gRPC flow-control window section (0 to skip)
  *   BENCH_TUNING=0         1: A/B of GLIBC_TUNABLES and --max-semi-space-size (adds 20 runs per round)
+ *   BENCH_SINKS_AB=0       1: detectors on with a webhook sink that answers, then one whose port is
+ *                          dead (the pipeline must not slow down while a sink is down)
  *   BENCH_CONNECTIONS_AB=0 1: A/B of 1, 2, 4 gRPC client connections (adds 6 runs per round)
  *   BENCH_DETECTORS_AB=0   1: the sidecar with every detector off, then on (SLOs on all five
  *                          services, anomaly bands on rate/error ratio/p99), 1 s windows so
@@ -126,6 +128,30 @@ const DETECTORS_ON = [
   '',
 ].join('\n');
 
+// The sinks A/B: every transition goes to a webhook that answers (a receiver in this process)
+// or to a port where nothing listens (the outbox keeps retrying). SLO objectives are strict so
+// burn-rate signals fire under the bench's error rate.
+const SINK_YAML = ['sinks:', '  - type: webhook', '    url: "http://127.0.0.1:{{SINK_PORT}}/hook"', '    retry: { initial_interval: 100ms, max_interval: 1s }'].join('\n');
+const strictSlos = (yaml) => yaml.replaceAll('objective: 0.999 }', 'objective: 0.99999 }').replaceAll('threshold_ms: 300', 'threshold_ms: 1');
+let sinkReceiver;
+async function sinkPorts() {
+  if (!sinkReceiver) {
+    let received = 0;
+    const server = http.createServer((req, res) => {
+      req.resume();
+      req.on('end', () => {
+        received++;
+        res.writeHead(204).end();
+      });
+    });
+    await new Promise((r) => server.listen(0, '127.0.0.1', r));
+    server.unref();
+    const [dead] = await freePorts(1);
+    sinkReceiver = { port: server.address().port, dead, received: () => received };
+  }
+  return sinkReceiver;
+}
+
 /**
  * A/B sections: for each server, the variants run back to back inside a round (so they see
  * the same machine weather) and are compared with the first one, round by round.
@@ -150,6 +176,15 @@ const AB_SECTIONS = {
     variants: [
       { name: 'detectors off', yaml: DETECTORS_OFF },
       { name: 'detectors on', yaml: DETECTORS_ON },
+    ],
+  },
+  sinks: {
+    enabled: env.BENCH_SINKS_AB === '1',
+    title: `webhook sink up / down, detectors on (${DETECTOR_WINDOW} windows; target: down ≈ 1.0× up)`,
+    servers: ['sidecar-grpc', 'sidecar-http'],
+    variants: [
+      { name: 'sink up', yaml: strictSlos(DETECTORS_ON.replace('sinks: []', SINK_YAML)) },
+      { name: 'sink down', yaml: strictSlos(DETECTORS_ON.replace('sinks: []', SINK_YAML.replace('{{SINK_PORT}}', '{{DEAD_PORT}}'))) },
     ],
   },
   connections: {
@@ -259,7 +294,14 @@ async function startServer(run, tmp, pin) {
   if (run.kind === 'sidecar') {
     const [grpc, httpPort, admin] = await freePorts(3);
     const file = path.join(tmp, `sidecar-${grpc}.yaml`);
-    writeFileSync(file, sidecarConfig({ grpc, http: httpPort, admin }, run.windowMib, run.yaml));
+    let extra = run.yaml ?? '';
+    if (extra.includes('{{SINK_PORT}}') || extra.includes('{{DEAD_PORT}}')) {
+      const sink = await sinkPorts();
+      extra = extra.replace('{{SINK_PORT}}', String(sink.port)).replace('{{DEAD_PORT}}', String(sink.dead));
+    }
+    // The outbox lives in the run's scratch directory, never in the repository.
+    extra += `\nstate: { path: "${path.join(tmp, `state-${grpc}`)}" }\n`;
+    writeFileSync(file, sidecarConfig({ grpc, http: httpPort, admin }, run.windowMib, extra));
     const child = spawnNode({ script: path.join(ROOT, 'dist/cli.js'), args: ['run', '--config', file], ...common });
     await waitReadyz(child, admin, 15000);
     return { child, port: run.protocol === 'grpc' ? grpc : httpPort, admin };
@@ -497,6 +539,7 @@ async function main() {
     const c = checks(summary);
     const sections = Object.entries(AB_SECTIONS).filter(([, ab]) => ab.enabled).map(([id, ab]) => ({ id, title: ab.title }));
     process.stdout.write(textReport(info, summary, c, sections));
+    if (sinkReceiver) process.stdout.write(`\nsinks A/B: the answering webhook received ${sinkReceiver.received()} transitions over all 'sink up' runs\n`);
     const resultsDir = path.join(HERE, 'results');
     mkdirSync(resultsDir, { recursive: true });
     writeFileSync(path.join(resultsDir, 'latest.md'), markdownReport(info, summary, c, sections));

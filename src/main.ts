@@ -9,6 +9,11 @@ import { HealthState } from './admin/health.js';
 import { metricSeriesApi } from './admin/metric-series-api.js';
 import { seriesApi } from './admin/series-api.js';
 import { signalsApi } from './admin/signals-api.js';
+import { deliveriesApi, retryDeliveriesAction } from './admin/deliveries-api.js';
+import { statsApi } from './admin/stats-api.js';
+import { DeliveryWorker } from './sinks/delivery-worker.js';
+import type { SignalSink } from './sinks/sink.js';
+import { StateStore } from './state/state-store.js';
 import { createDetectors } from './detect/registry.js';
 import { DetectionStage } from './signals/detection-stage.js';
 import { Synthesizer } from './signals/synthesizer.js';
@@ -17,7 +22,7 @@ import { createSink } from './sinks/registry.js';
 import { Aggregator, type WindowListener } from './aggregate/aggregator.js';
 import { type Clock, systemClock } from './aggregate/clock.js';
 import { createSketchFactory } from './aggregate/sketches.js';
-import { type Endpoint, type FrictionConfig, formatEndpoint } from './config/index.js';
+import { type Endpoint, type FrictionConfig, formatEndpoint, sinkName } from './config/index.js';
 import { type Component, once } from './lifecycle/component.js';
 import { OtlpDecoder } from './otlp/decoder.js';
 import { BufferPool } from './receiver/buffer-pool.js';
@@ -66,10 +71,27 @@ export async function startSidecar(config: FrictionConfig, options: StartOptions
   metrics.observe('receiver_pooled_buffer_bytes', 'Idle request buffers kept for reuse', () => buffers.idle);
   const agg = config.aggregation;
   const sketches = createSketchFactory(agg.sketch.type, { compression: agg.sketch.compression, relativeAccuracy: agg.sketch.relative_accuracy });
+  const clock = options.clock ?? systemClock;
   const synthesizer = new Synthesizer({ signals: config.signals, outcomes: config.outcomes, services: config.services, windowMs: agg.window });
-  const detection = new DetectionStage(createDetectors(config), synthesizer, config.sinks.map(createSink), logger);
-  observeDetection(metrics, detection);
-  const aggregator = new Aggregator({ config: agg, sketches, clock: options.clock ?? systemClock, logger, listener: options.windowListener ?? detection });
+  const sinkNames = config.sinks.map(sinkName);
+  const state = new StateStore(config.state, sinkNames, clock, logger);
+  // Signals firing when the process stopped continue instead of being announced again.
+  synthesizer.restore(state.history.open());
+  const externalUrl = (config.admin.external_url || `http://${formatEndpoint(config.admin.endpoint)}`).replace(/\/+$/, '');
+  let sinks: SignalSink[];
+  try {
+    sinks = await Promise.all(config.sinks.map((c, i) => createSink(c, { name: sinkNames[i], logger, firing: () => synthesizer.firing(), externalUrl })));
+  } catch (err) {
+    await state.shutdown();
+    throw err;
+  }
+  const workers = sinks.map((sink, i) => new DeliveryWorker(sink, state.outbox, config.sinks[i].retry, clock, logger));
+  state.outbox.onAppend(() => {
+    for (const w of workers) w.wake();
+  });
+  const detection = new DetectionStage(createDetectors(config), synthesizer, state.outbox, logger);
+  observeDetection(metrics, detection, state, workers);
+  const aggregator = new Aggregator({ config: agg, sketches, clock, logger, listener: options.windowListener ?? detection });
   observeAggregator(metrics, aggregator);
   const decoder = new OtlpDecoder({ dimensions: aggregator.decoderDimensions });
   metrics.observe('decoder_interned_strings', 'Distinct strings held by the decoder', () => decoder.interner.size);
@@ -99,8 +121,12 @@ export async function startSidecar(config: FrictionConfig, options: StartOptions
     routes: {
       '/api/v1/series': seriesApi(aggregator.spans),
       '/api/v1/metric-series': metricSeriesApi(aggregator.metrics),
-      '/api/v1/signals': signalsApi(synthesizer),
+      '/api/v1/signals': signalsApi(synthesizer, state.history),
+      '/api/v1/stats': statsApi(state.history),
+      '/api/v1/deliveries': deliveriesApi(state.outbox, sinkNames),
     },
+    actions: { '/api/v1/deliveries/retry': retryDeliveriesAction(state.outbox, sinkNames) },
+    token: config.admin.token,
   });
   const receivers: Component[] = [grpc, http].filter((r): r is GrpcReceiver | HttpReceiver => r !== undefined);
 
@@ -110,9 +136,13 @@ export async function startSidecar(config: FrictionConfig, options: StartOptions
     // Receivers first (they finish in-flight requests), the admin server last so probes and
     // scrapes keep answering while we drain.
     const drained = await Promise.all(receivers.map((r) => r.shutdown(deadline)));
+    // The aggregator's last closes write their transitions to the outbox; the workers then
+    // flush what is ready until the deadline, and whatever is left stays for the next start.
     await aggregator.shutdown(deadline);
-    const delivered = await detection.shutdown(deadline);
+    await detection.shutdown();
+    const delivered = (await Promise.all(workers.map((w) => w.shutdown(deadline)))).every(Boolean);
     await recorder?.close();
+    await state.shutdown();
     await admin.shutdown(Math.max(deadline, Date.now() + 100));
     health.phase = 'stopped';
     return drained.every(Boolean) && delivered;
@@ -120,6 +150,8 @@ export async function startSidecar(config: FrictionConfig, options: StartOptions
 
   try {
     await admin.start();
+    await state.start();
+    await Promise.all(workers.map((w) => w.start()));
     await aggregator.start();
     await Promise.all(receivers.map((r) => r.start()));
   } catch (err) {
@@ -139,17 +171,27 @@ export async function startSidecar(config: FrictionConfig, options: StartOptions
   return { grpc: grpc?.address, http: http?.address, admin: admin.address, metrics, aggregator, shutdown };
 }
 
-/** Detection and delivery counters. */
-function observeDetection(metrics: SelfMetrics, detection: DetectionStage): void {
+/** Detection, outbox and delivery metrics. */
+function observeDetection(metrics: SelfMetrics, detection: DetectionStage, state: StateStore, workers: readonly DeliveryWorker[]): void {
   const s = detection.stats;
+  const o = state.outbox;
   metrics.observeCounter('detector_findings_total', 'Findings reported by the detectors, summed over window closes', () => s.findings);
   metrics.observeCounter('detector_errors_total', 'Detector exceptions (that detector skipped the window)', () => s.detectorErrors);
   metrics.observeCounter('signal_firing_total', 'Signals that started firing', () => s.transitions.firing);
   metrics.observeCounter('signal_updated_total', 'Firing signals re-sent (severity change or renotify_interval)', () => s.transitions.updated);
   metrics.observeCounter('signal_resolved_total', 'Signals resolved', () => s.transitions.resolved);
-  metrics.observeCounter('sink_delivered_total', 'Signal transitions delivered, summed over sinks', () => s.delivered);
-  metrics.observeCounter('sink_failed_total', 'Signal transitions a sink failed to deliver', () => s.deliveryFailures);
-  metrics.observeCounter('sink_dropped_total', 'Signal transitions dropped because a sink had too many deliveries in flight', () => s.deliveriesDropped);
+  metrics.observeCounter('signal_lost_total', 'Signal transitions the outbox could not write (disk errors)', () => s.lost);
+  metrics.observeCounter('outbox_appended_total', 'Signal transitions written to the outbox', () => o.stats.appended);
+  metrics.observe('outbox_payload_bytes', 'Payload bytes held by the outbox (bounded by state.max_outbox_mb)', () => o.payloadBytes);
+  metrics.observeCounter('outbox_pruned_total', 'Delivered outbox rows pruned at the state.max_outbox_mb bound', () => o.stats.pruned);
+  metrics.observeFamily('counter', 'outbox_dead_letters_total', 'Deliveries moved to the dead letters, by reason', ['reason'], () =>
+    Object.entries(o.stats.deadLettered).map(([reason, n]): [{ reason: string }, number] => [{ reason }, n]));
+  metrics.observeCounter('outbox_dead_letters_dropped_total', 'Dead letters deleted past state.max_dead_letters', () => o.stats.deadLettersDropped);
+  metrics.observeFamily('gauge', 'sink_pending', 'Deliveries waiting in the outbox, per sink', ['sink'], () => o.backlog().map((b): [{ sink: string }, number] => [{ sink: b.sink }, b.pending]));
+  metrics.observeFamily('gauge', 'sink_dead_letters', 'Dead letters per sink (GET /api/v1/deliveries?state=dead)', ['sink'], () => o.backlog().map((b): [{ sink: string }, number] => [{ sink: b.sink }, b.dead]));
+  metrics.observeFamily('gauge', 'sink_oldest_pending_seconds', 'Age of the oldest undelivered transition, per sink', ['sink'], () => o.backlog().map((b): [{ sink: string }, number] => [{ sink: b.sink }, b.oldestPendingSeconds]));
+  metrics.observeFamily('counter', 'sink_delivered_total', 'Signal transitions delivered, per sink', ['sink'], () => workers.map((w): [{ sink: string }, number] => [{ sink: w.sink.name }, w.stats.delivered]));
+  metrics.observeFamily('counter', 'sink_failed_attempts_total', 'Delivery attempts that failed (retried later or dead-lettered), per sink', ['sink'], () => workers.map((w): [{ sink: string }, number] => [{ sink: w.sink.name }, w.stats.failedAttempts]));
 }
 
 /** The aggregator's gauges and counters, read at scrape time from its plain-number stats. */

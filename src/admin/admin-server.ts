@@ -2,9 +2,11 @@
  * The admin HTTP server: liveness, readiness and Prometheus metrics. Kept apart from the
  * receivers so probes and scrapes still answer while the receivers are saturated or draining.
  */
+import { timingSafeEqual } from 'node:crypto';
 import http from 'node:http';
 import type { Logger } from 'pino';
 import type { Endpoint } from '../config/index.js';
+import { ErrorCodes } from '../errors.js';
 import type { Component } from '../lifecycle/component.js';
 import { closeBefore, listen } from '../receiver/listen.js';
 import type { SelfMetrics } from '../telemetry/metrics.js';
@@ -22,6 +24,15 @@ export interface AdminResponse {
  */
 export type AdminRoute = (query: URLSearchParams) => AdminResponse;
 
+/**
+ * A mutating endpoint (`POST`): it receives the parsed JSON body (`{}` when empty) and the
+ * query. When `admin.token` is set, the server checks `Authorization: Bearer <token>` first.
+ */
+export type AdminAction = (body: unknown, query: URLSearchParams) => AdminResponse;
+
+// Mutating calls carry small JSON documents (a sink name, a list of ids).
+const MAX_ACTION_BODY = 64 * 1024;
+
 /** Settings and collaborators of {@link AdminServer}. */
 export interface AdminServerOptions {
   endpoint: Endpoint;
@@ -30,6 +41,10 @@ export interface AdminServerOptions {
   logger: Logger;
   /** Extra GET routes by exact path. */
   routes?: Readonly<Record<string, AdminRoute>>;
+  /** POST routes by exact path. */
+  actions?: Readonly<Record<string, AdminAction>>;
+  /** Bearer token POST routes require; empty = none. */
+  token?: string;
 }
 
 /** Serves /healthz, /readyz, /metrics and the JSON API routes it is given. */
@@ -68,9 +83,32 @@ export class AdminServer implements Component {
     return closing;
   }
 
+  private async act(req: http.IncomingMessage, res: http.ServerResponse, action: AdminAction, query: URLSearchParams): Promise<void> {
+    const token = this.options.token ?? '';
+    if (token !== '' && !bearerMatches(req.headers.authorization, token)) {
+      req.resume();
+      res.setHeader('www-authenticate', 'Bearer realm="otel-friction"');
+      return json(res, 401, { error: 'a valid admin token is required (Authorization: Bearer <admin.token>)', code: ErrorCodes.API_UNAUTHORIZED.code });
+    }
+    const body = await readJson(req);
+    if (!body.ok) return json(res, 400, { error: body.message, code: ErrorCodes.API_BAD_REQUEST.code });
+    const answer = action(body.value, query);
+    this.options.logger.info({ path: req.url, status: answer.status }, 'admin action');
+    return json(res, answer.status, answer.body);
+  }
+
   private async route(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://admin');
     const path = url.pathname;
+    const action = this.options.actions?.[path];
+    if (action !== undefined) {
+      if (req.method !== 'POST') {
+        res.writeHead(405, { allow: 'POST', 'content-type': 'text/plain' });
+        res.end('method not allowed\n');
+        return;
+      }
+      return this.act(req, res, action, url.searchParams);
+    }
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       res.writeHead(405, { allow: 'GET, HEAD', 'content-type': 'text/plain' });
       res.end('method not allowed\n');
@@ -98,6 +136,33 @@ export class AdminServer implements Component {
         res.end(`not found; try ${['/healthz', '/readyz', '/metrics', ...Object.keys(this.options.routes ?? {})].join(', ')}\n`);
       }
     }
+  }
+}
+
+/** True when `header` is `Bearer <token>`; compared in constant time. */
+function bearerMatches(header: string | undefined, token: string): boolean {
+  const m = /^Bearer\s+(\S+)\s*$/i.exec(header ?? '');
+  if (m === null) return false;
+  const a = Buffer.from(m[1]);
+  const b = Buffer.from(token);
+  return a.length === b.length && timingSafeEqual(a, b);
+}
+
+/** The request body as JSON; `{}` when empty, undefined when too large or not JSON. */
+async function readJson(req: http.IncomingMessage): Promise<{ ok: true; value: unknown } | { ok: false; message: string }> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > MAX_ACTION_BODY) return { ok: false, message: `body larger than ${MAX_ACTION_BODY} bytes` };
+    chunks.push(chunk);
+  }
+  const text = Buffer.concat(chunks).toString('utf8').trim();
+  if (text === '') return { ok: true, value: {} };
+  try {
+    return { ok: true, value: JSON.parse(text) as unknown };
+  } catch {
+    return { ok: false, message: 'body is not valid JSON' };
   }
 }
 

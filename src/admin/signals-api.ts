@@ -1,31 +1,42 @@
-/** `GET /api/v1/signals?status=firing|resolved|all&service=&kind=&limit=`: signals by priority. */
-import { ErrorCodes } from '../errors.js';
+/**
+ * `GET /api/v1/signals?status=firing|resolved|all&service=&kind=&fingerprint=&since=&limit=`:
+ * firing signals first by priority (live, as the synthesizer sees them at this close), then
+ * resolved ones newest first from the history. `since` (RFC 3339 or a duration like `24h`)
+ * keeps signals that were still firing at or after that time.
+ */
 import type { FrictionSignal } from '../signals/signal.js';
+import type { HistoryQuery } from '../state/signal-history.js';
 import type { AdminRoute } from './admin-server.js';
+import { answering, enumParam, limitParam, timeParam } from './query.js';
 
-/** Where the API reads signals from (the synthesizer). */
-export interface SignalSource {
+/** Firing signals as they are now (the synthesizer). */
+export interface LiveSignals {
   firing(): FrictionSignal[];
-  recentlyResolved(): FrictionSignal[];
+}
+
+/** Where resolved signals are kept (the history table). */
+export interface SignalArchive {
+  query(q: HistoryQuery): { total: number; signals: FrictionSignal[] };
 }
 
 const DEFAULT_LIMIT = 100;
 const MAX_LIMIT = 10_000;
 const STATUSES = ['firing', 'resolved', 'all'] as const;
 
-/** Builds the route. Firing signals come first, by priority; resolved ones newest first. */
-export function signalsApi(source: SignalSource): AdminRoute {
-  return (query) => {
-    const bad = (message: string) => ({ status: 400, body: { error: message, code: ErrorCodes.API_BAD_REQUEST.code } });
-    const status = query.get('status') ?? 'firing';
-    if (!(STATUSES as readonly string[]).includes(status)) return bad(`status: expected one of ${STATUSES.join(', ')}, got "${status}"`);
-    const limitText = query.get('limit');
-    const limit = limitText === null ? DEFAULT_LIMIT : Number(limitText);
-    if (!Number.isInteger(limit) || limit < 1 || limit > MAX_LIMIT) return bad(`limit: expected an integer from 1 to ${MAX_LIMIT}, got "${limitText}"`);
-    const service = query.get('service');
-    const kind = query.get('kind');
-    const pool = [...(status !== 'resolved' ? source.firing() : []), ...(status !== 'firing' ? source.recentlyResolved() : [])];
-    const rows = pool.filter((s) => (service === null || s.service === service) && (kind === null || s.kind === kind));
-    return { status: 200, body: { total: rows.length, returned: Math.min(limit, rows.length), signals: rows.slice(0, limit) } };
-  };
+/** Builds the route. */
+export function signalsApi(live: LiveSignals, archive: SignalArchive, now: () => number = Date.now): AdminRoute {
+  return (query) =>
+    answering(() => {
+      const status = enumParam(query, 'status', STATUSES, 'firing');
+      const limit = limitParam(query, DEFAULT_LIMIT, MAX_LIMIT);
+      const since = timeParam(query, 'since', now());
+      const service = query.get('service') ?? undefined;
+      const kind = query.get('kind') ?? undefined;
+      const fingerprint = query.get('fingerprint') ?? undefined;
+      const firing = status === 'resolved' ? [] : live.firing().filter((s) => (service === undefined || s.service === service) && (kind === undefined || s.kind === kind) && (fingerprint === undefined || s.fingerprint === fingerprint));
+      const resolved = status === 'firing' ? { total: 0, signals: [] } : archive.query({ status: 'resolved', service, kind, fingerprint, since, limit: limit - Math.min(limit, firing.length) });
+      const rows = [...firing, ...resolved.signals].slice(0, limit);
+      const total = firing.length + resolved.total;
+      return { status: 200, body: { total, returned: rows.length, signals: rows } };
+    });
 }

@@ -12,6 +12,9 @@ export {
   type ServiceConfig,
   type SignalsConfig,
   type SinkConfig,
+  type SinkConfigOf,
+  type RetryConfig,
+  type StateConfig,
   type DetectorsConfig,
   type ErrorSpikeConfig,
   type LatencyRegressionConfig,
@@ -30,6 +33,7 @@ export {
   frictionConfigSpec,
   parseDuration,
   parseEndpoint,
+  sinkName,
 } from './schema.js';
 export { ConfigInvalidError, type LoadConfigOptions, defaultConfig, formatIssue, loadConfig, parseConfig, validateConfig } from './load.js';
 export { expandEnv } from './env.js';

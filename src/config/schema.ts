@@ -6,14 +6,17 @@
 import { type AggregationConfig, aggregationSpec } from './aggregation.js';
 import { type BurnRateWindowConfig, type SloConfig, alertingSpec, checkSlos, slosSpec } from './slos.js';
 import { type DetectorsConfig, detectorsSpec } from './detectors.js';
-import { type OutcomeConfig, type RecordConfig, type ServiceConfig, type SignalsConfig, type SinkConfig, outcomesSpec, recordSpec, servicesSpec, signalsSpec, sinksSpec } from './signals.js';
+import { type OutcomeConfig, type RecordConfig, type ServiceConfig, type SignalsConfig, outcomesSpec, recordSpec, servicesSpec, signalsSpec } from './signals.js';
+import { type SinkConfig, type StateConfig, checkSinkNames, sinksSpec, stateSpec } from './sinks.js';
 import { type Endpoint, endpointsCollide, formatEndpoint } from './endpoint.js';
 import * as s from './spec.js';
 
 export { type Endpoint, formatEndpoint, parseEndpoint } from './endpoint.js';
 export type { AggregationConfig, OperationRuleConfig } from './aggregation.js';
 export type { BurnRateWindowConfig, SloConfig } from './slos.js';
-export type { OutcomeConfig, RecordConfig, ServiceConfig, SignalsConfig, SinkConfig } from './signals.js';
+export type { OutcomeConfig, RecordConfig, ServiceConfig, SignalsConfig } from './signals.js';
+export type { RetryConfig, SinkConfig, SinkConfigOf, StateConfig } from './sinks.js';
+export { sinkName } from './sinks.js';
 export type { DetectorsConfig, ErrorSpikeConfig, LatencyRegressionConfig, MetricAnomalyConfig, MetricThresholdConfig, TrafficDropConfig } from './detectors.js';
 export { formatDuration, parseDuration } from './duration.js';
 export type { ConfigIssue } from './spec.js';
@@ -47,7 +50,13 @@ export interface HttpProtocolConfig {
 /** The validated configuration, with every default filled in. */
 export interface FrictionConfig {
   receivers: { otlp: { protocols: { grpc: GrpcProtocolConfig; http: HttpProtocolConfig } } };
-  admin: { endpoint: Endpoint };
+  admin: {
+    endpoint: Endpoint;
+    /** Bearer token mutating API calls must carry; empty = none required. */
+    token: string;
+    /** How people reach the admin server (links in alerts); empty = from `endpoint`. */
+    external_url: string;
+  };
   limits: { max_inflight_bytes_mib: number };
   aggregation: AggregationConfig;
   slos: SloConfig[];
@@ -58,6 +67,7 @@ export interface FrictionConfig {
   services: Record<string, ServiceConfig>;
   sinks: SinkConfig[];
   record: RecordConfig;
+  state: StateConfig;
   log: { level: LogLevel };
   /** Milliseconds. */
   shutdown_timeout: number;
@@ -104,7 +114,11 @@ const protocols = s.object(
 const root = s.object(
   {
     receivers: s.object({ otlp: s.object({ protocols }) }),
-    admin: s.object({ endpoint: s.endpoint({ default: 'localhost:13133' }) }),
+    admin: s.object({
+      endpoint: s.endpoint({ default: 'localhost:13133' }),
+      token: s.string({ default: '' }),
+      external_url: s.url({ default: '', schemes: ['http:', 'https:'], optional: true }),
+    }),
     limits: s.object({ max_inflight_bytes_mib: s.number({ default: 256, greaterThan: 0 }) }),
     aggregation: aggregationSpec,
     slos: slosSpec,
@@ -115,6 +129,7 @@ const root = s.object(
     services: servicesSpec,
     sinks: sinksSpec,
     record: recordSpec,
+    state: stateSpec,
     log: s.object({ level: s.oneOf(LOG_LEVELS, { default: 'info' }) }),
     shutdown_timeout: s.duration({ default: '10s', greaterThan: 0 }),
   },
@@ -122,6 +137,7 @@ const root = s.object(
     // The admin server must not take a port a receiver needs; checked here because it spans sections.
     check(c, issue) {
       checkSlos(c.slos, issue);
+      checkSinkNames(c.sinks, issue);
       // Outcomes named on SLOs, services and rules must be declared, or their weight is silently 0.
       const named: [string, string[]][] = [
         ...c.slos.map((x, i): [string, string[]] => [`slos[${i}].outcomes`, x.outcomes]),

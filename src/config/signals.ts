@@ -1,6 +1,6 @@
 /**
  * How findings become signals and where they go: lifecycle settings (`signals`), business
- * weights (`outcomes`, `services`) and the signal sinks (`sinks`).
+ * weights (`outcomes`, `services`). Sinks are in sinks.ts.
  */
 import * as s from './spec.js';
 
@@ -13,8 +13,6 @@ export interface SignalsConfig {
   /** Firing starts of one fingerprint within `flap_windows` windows that mark it flapping. */
   flap_threshold: number;
   flap_windows: number;
-  /** Resolved signals kept for the API. */
-  history: number;
 }
 
 /** One business outcome. */
@@ -30,22 +28,12 @@ export interface ServiceConfig {
   tier: number;
 }
 
-/** One signal sink. */
-export interface SinkConfig {
-  type: 'stdout' | 'file';
-  /** file: path of the JSON-lines file. */
-  path: string;
-  /** file: rotate to `<path>.1` past this size, MiB. */
-  max_mb: number;
-}
-
 /** Schema of {@link SignalsConfig}. */
 export const signalsSpec = s.object({
   resolve_after: s.integer({ default: 3, min: 1, max: 10_000 }),
   renotify_interval: s.duration({ default: '4h', greaterThan: 0 }),
   flap_threshold: s.integer({ default: 3, min: 2, max: 1000 }),
   flap_windows: s.integer({ default: 60, min: 1, max: 100_000 }),
-  history: s.integer({ default: 1000, min: 0, max: 1_000_000 }),
 });
 
 /** Schema of the `outcomes` map. */
@@ -58,23 +46,6 @@ export const servicesSpec = s.map(
     owner: s.string({ default: '' }),
     tier: s.integer({ default: 3, min: 1, max: 5 }),
   }),
-);
-
-/** Schema of the `sinks` list. */
-export const sinksSpec = s.list(
-  s.object(
-    {
-      type: s.oneOf(['stdout', 'file'] as const, { default: 'stdout' }),
-      path: s.string({ default: '' }),
-      max_mb: s.number({ default: 64, greaterThan: 0 }),
-    },
-    {
-      check(k, issue, path) {
-        if (k.type === 'file' && k.path === '') issue(s.join(path, 'path'), 'a file sink needs a path');
-      },
-    },
-  ),
-  { default: (): SinkConfig[] => [{ type: 'stdout', path: '', max_mb: 64 }] },
 );
 
 /** `record:` — keep accepted requests for `otel-friction replay`. Off while `path` is empty. */

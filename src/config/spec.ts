@@ -349,3 +349,77 @@ export function settingPaths(spec: Spec<unknown>, path = ''): string[] {
   if (spec.item) out.push(...settingPaths(spec.item, `${path}[]`));
   return out;
 }
+
+/** The value of a {@link variant}: the chosen variant's fields plus its `type`. */
+export type VariantValue<V extends Record<string, ObjectSpec<unknown>>> = { [K in keyof V]: { type: K } & SpecValue<V[K]> }[keyof V];
+
+/**
+ * A section whose keys depend on its `type` (a sink, like a Collector exporter): `type` picks
+ * one object spec from `variants`, which then validates the other keys, so a key that belongs to
+ * another type is reported as unknown. `fields` is the union of all variants' fields, for docs.
+ */
+export function variant<const V extends Record<string, ObjectSpec<unknown>>>(variants: V, options: { default: keyof V & string }): Spec<VariantValue<V>> {
+  const names = Object.keys(variants);
+  const typeSpec = oneOf(names, { default: options.default });
+  const fields: Fields = { type: typeSpec };
+  for (const v of Object.values(variants)) Object.assign(fields, v.fields);
+  const build = (name: string, value: unknown) => ({ type: name, ...(value as object) }) as VariantValue<V>;
+  return {
+    kind: 'variant',
+    fields,
+    defaultValue: () => build(options.default, variants[options.default].defaultValue()),
+    decode(raw, path, issues) {
+      if (!isMapping(raw)) {
+        issues.push({ path, message: `expected a mapping, got ${describe(textView(raw))}` });
+        return INVALID;
+      }
+      const name = decodeAt(typeSpec, raw.type ?? options.default, join(path, 'type'), issues);
+      if (name === INVALID) return INVALID;
+      const rest = Object.fromEntries(Object.entries(raw).filter(([k]) => k !== 'type'));
+      const value = variants[name].decode(rest, path, issues);
+      return value === INVALID ? INVALID : build(name, value);
+    },
+  };
+}
+
+/**
+ * A mapping passed through as written (a user module's own options): only checked to be a
+ * mapping; whoever consumes it validates the contents.
+ */
+export function freeform(): Spec<Record<string, unknown>> {
+  return {
+    kind: 'mapping',
+    defaultValue: () => ({}),
+    decode(raw, path, issues) {
+      if (!isMapping(raw)) {
+        issues.push({ path, message: `expected a mapping, got ${describe(textView(raw))}` });
+        return INVALID;
+      }
+      return plain(raw) as Record<string, unknown>;
+    },
+  };
+}
+
+/** Env-expanded scalars back to plain values, recursively. */
+function plain(raw: unknown): unknown {
+  if (raw instanceof ExpandedScalar) return raw.typed;
+  if (Array.isArray(raw)) return raw.map(plain);
+  if (raw !== null && typeof raw === 'object') return Object.fromEntries(Object.entries(raw).map(([k, v]) => [k, plain(v)]));
+  return raw;
+}
+
+/** An absolute URL whose scheme is one of `schemes` (`http:`, `https:`); empty only when `optional`. */
+export function url(options: { default: string; schemes: readonly string[]; optional?: boolean }): Spec<string> {
+  return scalar('url', textView, () => options.default, (v, got) => {
+    if (typeof v !== 'string') return { problem: `expected a URL, got ${got}` };
+    if (v === '') return options.optional ? v : { problem: 'a URL is required' };
+    let u: URL;
+    try {
+      u = new URL(v);
+    } catch {
+      return { problem: `expected an absolute URL such as "${options.schemes[0]}//host:port/path", got ${got}` };
+    }
+    if (!options.schemes.includes(u.protocol)) return { problem: `expected a ${options.schemes.map((x) => x.replace(':', '')).join(' or ')} URL, got ${got}` };
+    return v;
+  });
+}

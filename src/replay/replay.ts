@@ -18,10 +18,9 @@ import type { FrictionConfig } from '../config/index.js';
 import { createDetectors } from '../detect/registry.js';
 import { PointBatch, SpanBatch } from '../otlp/batch.js';
 import { OtlpDecoder } from '../otlp/decoder.js';
-import { DetectionStage } from '../signals/detection-stage.js';
+import { DetectionStage, type TransitionLog } from '../signals/detection-stage.js';
 import type { SignalTransition } from '../signals/signal.js';
 import { Synthesizer } from '../signals/synthesizer.js';
-import type { SignalSink } from '../sinks/sink.js';
 import { createLogger } from '../telemetry/logger.js';
 import { type RecordedRequest, readFrames } from './recording.js';
 
@@ -69,19 +68,16 @@ function* requestsOf(file: string): Generator<RecordedRequest> {
   }
 }
 
-/** A sink that keeps what it gets, for printing. */
-class CollectingSink implements SignalSink {
-  readonly name = 'replay';
+/** Keeps the transitions a replay produces (a replay writes no outbox and calls no sinks). */
+class CollectingLog implements TransitionLog {
   readonly seen: SignalTransition[] = [];
   constructor(private readonly onTransition: (t: SignalTransition) => void) {}
-  deliver(transitions: readonly SignalTransition[]): Promise<void> {
+  append(transitions: readonly SignalTransition[]): void {
     for (const t of transitions) {
       this.seen.push(t);
       this.onTransition(t);
     }
-    return Promise.resolve();
   }
-  async close(): Promise<void> {}
 }
 
 /** Replays `inputs` through the pipeline `config` describes; `onTransition` sees each signal change. */
@@ -89,9 +85,9 @@ export async function replay(config: FrictionConfig, inputs: readonly string[], 
   const logger = createLogger('warn');
   const agg = config.aggregation;
   const clock = new ManualClock(0);
-  const sink = new CollectingSink(onTransition);
+  const sink = new CollectingLog(onTransition);
   const synthesizer = new Synthesizer({ signals: config.signals, outcomes: config.outcomes, services: config.services, windowMs: agg.window });
-  const detection = new DetectionStage(createDetectors(config), synthesizer, [sink], logger);
+  const detection = new DetectionStage(createDetectors(config), synthesizer, sink, logger);
   const sketches = createSketchFactory(agg.sketch.type, { compression: agg.sketch.compression, relativeAccuracy: agg.sketch.relative_accuracy });
   const files = replayFiles(inputs);
   // The aggregator's windows start from the clock it is built with: set it to the first event.
@@ -133,7 +129,7 @@ export async function replay(config: FrictionConfig, inputs: readonly string[], 
     clock.advance(agg.window + (agg.time === 'span_end' ? agg.allowed_lateness : 0) + 1);
     aggregator.tick();
   }
-  await detection.shutdown(Date.now() + 5000);
+  await detection.shutdown();
   return result;
 }
 

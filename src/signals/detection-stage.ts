@@ -1,7 +1,8 @@
 /**
- * The stage after the aggregator: closed windows → detectors → synthesizer → sinks. It is the
- * aggregator's {@link WindowListener}; detection and synthesis run synchronously inside the
- * close, delivery is asynchronous and bounded (a slow sink never stalls aggregation).
+ * The stage after the aggregator: closed windows → detectors → synthesizer → transition log
+ * (the outbox). It is the aggregator's {@link WindowListener}; detection, synthesis and the
+ * durable write run synchronously inside the close. Delivery to sinks happens elsewhere, from
+ * the outbox, so a slow or dead sink never stalls aggregation.
  */
 import type { Logger } from 'pino';
 import type { WindowListener } from '../aggregate/aggregator.js';
@@ -9,40 +10,36 @@ import type { ClosedMetricWindow } from '../aggregate/metric-aggregator.js';
 import type { ClosedSpanWindow } from '../aggregate/span-window.js';
 import type { Detector, Finding } from '../detect/detector.js';
 import type { Component } from '../lifecycle/component.js';
-import { beforeDeadline } from '../lifecycle/component.js';
-import type { SignalSink } from '../sinks/sink.js';
 import type { SignalTransition } from './signal.js';
 import type { Synthesizer } from './synthesizer.js';
 
-// Deliveries in flight per sink before new ones are dropped (and counted): sinks that hang
-// must not pile up memory. The outbox of the sinks issue replaces this with durable queues.
-const MAX_PENDING_PER_SINK = 64;
+/** Where transitions are written as they happen: the outbox, or a collector in replays. */
+export interface TransitionLog {
+  /** Records transitions durably before returning; throws when it cannot. */
+  append(transitions: readonly SignalTransition[]): void;
+}
 
 /** Counters for /metrics. */
 export interface DetectionStats {
   findings: number;
   transitions: Record<SignalTransition['transition'], number>;
-  delivered: number;
-  deliveryFailures: number;
-  deliveriesDropped: number;
+  /** Transitions the log could not write (the outbox's disk failed). */
+  lost: number;
   detectorErrors: number;
 }
 
-/** Runs the detectors on every close and hands transitions to the sinks. */
+/** Runs the detectors on every close and writes the resulting transitions. */
 export class DetectionStage implements WindowListener, Component {
   readonly name = 'detection';
-  readonly stats: DetectionStats = { findings: 0, transitions: { firing: 0, updated: 0, resolved: 0 }, delivered: 0, deliveryFailures: 0, deliveriesDropped: 0, detectorErrors: 0 };
-  private readonly pending = new Map<SignalSink, Set<Promise<void>>>();
-  private readonly failing = new Set<SignalSink>();
+  readonly stats: DetectionStats = { findings: 0, transitions: { firing: 0, updated: 0, resolved: 0 }, lost: 0, detectorErrors: 0 };
+  private logFailing = false;
 
   constructor(
     private readonly detectors: readonly Detector[],
     private readonly synthesizer: Synthesizer,
-    private readonly sinks: readonly SignalSink[],
+    private readonly log: TransitionLog,
     private readonly logger: Logger,
-  ) {
-    for (const s of sinks) this.pending.set(s, new Set());
-  }
+  ) {}
 
   async start(): Promise<void> {}
 
@@ -79,34 +76,22 @@ export class DetectionStage implements WindowListener, Component {
   private emit(transitions: SignalTransition[]): void {
     if (transitions.length === 0) return;
     for (const t of transitions) this.stats.transitions[t.transition]++;
-    for (const sink of this.sinks) {
-      const inFlight = this.pending.get(sink) as Set<Promise<void>>;
-      if (inFlight.size >= MAX_PENDING_PER_SINK) {
-        this.stats.deliveriesDropped += transitions.length;
-        continue;
+    try {
+      this.log.append(transitions);
+      if (this.logFailing) {
+        this.logFailing = false;
+        this.logger.info('the outbox accepts transitions again');
       }
-      const p = sink.deliver(transitions).then(
-        () => {
-          this.stats.delivered += transitions.length;
-          if (this.failing.delete(sink)) this.logger.info({ sink: sink.name }, 'signal sink recovered');
-        },
-        (err: unknown) => {
-          this.stats.deliveryFailures += transitions.length;
-          // Log once per outage, not once per batch.
-          if (!this.failing.has(sink)) this.logger.warn({ err, sink: sink.name }, 'signal sink failed; transitions are dropped until it recovers');
-          this.failing.add(sink);
-        },
-      );
-      inFlight.add(p);
-      void p.finally(() => inFlight.delete(p));
+    } catch (err) {
+      this.stats.lost += transitions.length;
+      // Once per outage: a full disk would otherwise log at every close.
+      if (!this.logFailing) this.logger.error({ err, lost: transitions.length }, 'cannot write signal transitions to the outbox; they are lost (otel_friction_signal_lost_total)');
+      this.logFailing = true;
     }
   }
 
-  async shutdown(deadline: number): Promise<boolean> {
-    const all = [...this.pending.values()].flatMap((s) => [...s]);
-    const drained = await beforeDeadline(Promise.all(all), deadline);
-    await Promise.all(this.sinks.map((s) => s.close().catch(() => undefined)));
-    return drained;
+  async shutdown(): Promise<boolean> {
+    return true;
   }
 }
 

@@ -45,7 +45,6 @@ const FLAP_HOLD_FACTOR = 3;
 /** Keeps the signals' lifecycle. */
 export class Synthesizer {
   private readonly active = new Map<string, Active>();
-  private readonly resolved: FrictionSignal[] = [];
   private readonly starts = new Map<string, number[]>();
   private readonly maxWeight: number;
   private readonly newId: () => string;
@@ -99,22 +98,26 @@ export class Synthesizer {
       const ended: FrictionSignal = { ...a.signal, status: 'resolved', updatedAt: iso(now), endsAt: iso(now) };
       a.sequence++;
       out.push({ transition: 'resolved', sequence: a.sequence, signal: ended });
-      if (this.options.signals.history > 0) {
-        this.resolved.push(ended);
-        if (this.resolved.length > this.options.signals.history) this.resolved.shift();
-      }
     }
     return out;
+  }
+
+  /**
+   * Continues signals that were firing when the process last stopped (from the history), so a
+   * restart does not announce them again: the next transition of each continues its sequence,
+   * and it resolves after `resolve_after` clean closes like any other.
+   */
+  restore(open: readonly { signal: FrictionSignal; sequence: number }[]): void {
+    for (const { signal, sequence } of open) {
+      if (this.active.has(signal.fingerprint)) continue;
+      const source: FindingSource = signal.kind === 'metric_threshold' || signal.kind === 'metric_anomaly' ? 'metrics' : 'spans';
+      this.active.set(signal.fingerprint, { signal, source, sequence, clean: 0, lastSent: Date.parse(signal.updatedAt) });
+    }
   }
 
   /** Firing signals, highest priority first. */
   firing(): FrictionSignal[] {
     return [...this.active.values()].map((a) => a.signal).sort((x, y) => y.priority - x.priority);
-  }
-
-  /** Recently resolved signals, newest first. */
-  recentlyResolved(): FrictionSignal[] {
-    return [...this.resolved].reverse();
   }
 
   private build(fingerprint: string, f: Finding, now: number, share: number): FrictionSignal {

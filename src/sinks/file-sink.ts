@@ -5,20 +5,20 @@
  */
 import { appendFile, mkdir, rename, stat } from 'node:fs/promises';
 import path from 'node:path';
-import type { SignalTransition } from '../signals/signal.js';
-import { type SignalSink, toJsonLine } from './sink.js';
+import { type Delivery, type SignalSink, toJsonLine } from './sink.js';
 
 /** Appends transitions to a JSON-lines file with size-based rotation. */
 export class FileSink implements SignalSink {
+  readonly maxBatch = 100;
   private size = -1;
   // Deliveries are serialized so rotation never races an append.
   private chain: Promise<void> = Promise.resolve();
 
   constructor(readonly name: string, private readonly file: string, private readonly maxBytes: number) {}
 
-  deliver(transitions: readonly SignalTransition[]): Promise<void> {
-    if (transitions.length === 0) return Promise.resolve();
-    const text = transitions.map(toJsonLine).join('');
+  deliver(batch: readonly Delivery[]): Promise<void> {
+    if (batch.length === 0) return Promise.resolve();
+    const text = batch.map(toJsonLine).join('');
     const run = this.chain.then(() => this.append(text));
     this.chain = run.catch(() => undefined);
     return run;

@@ -1,14 +1,15 @@
 /** Signals as JSON lines on standard output (next to the logs, which carry `level`; signals carry `transition`). */
-import type { SignalTransition } from '../signals/signal.js';
-import { type SignalSink, toJsonLine } from './sink.js';
+import { type Delivery, type SignalSink, toJsonLine } from './sink.js';
 
 /** Writes each transition as one JSON line to stdout. */
 export class StdoutSink implements SignalSink {
+  readonly maxBatch = 100;
+
   constructor(readonly name: string, private readonly out: NodeJS.WritableStream = process.stdout) {}
 
-  deliver(transitions: readonly SignalTransition[]): Promise<void> {
-    if (transitions.length === 0) return Promise.resolve();
-    const text = transitions.map(toJsonLine).join('');
+  deliver(batch: readonly Delivery[]): Promise<void> {
+    if (batch.length === 0) return Promise.resolve();
+    const text = batch.map(toJsonLine).join('');
     return new Promise((resolve, reject) => {
       this.out.write(text, (err) => (err ? reject(err) : resolve()));
     });

@@ -85,6 +85,31 @@ export class SelfMetrics {
     });
   }
 
+  /**
+   * Like {@link observe} / {@link observeCounter} for a family with labels (per sink, per
+   * reason): `read` returns every series with its current value.
+   */
+  observeFamily<L extends string>(kind: 'gauge' | 'counter', name: string, help: string, labelNames: readonly L[], read: () => [Record<L, string>, number][]): void {
+    const common = { name: `otel_friction_${name}`, help, labelNames: [...labelNames], registers: [this.registry] };
+    if (kind === 'gauge') {
+      new Gauge<L>({
+        ...common,
+        collect() {
+          this.reset();
+          for (const [labels, v] of read()) this.set(labels as Partial<Record<L, string>>, v);
+        },
+      });
+    } else {
+      new Counter<L>({
+        ...common,
+        collect() {
+          this.reset();
+          for (const [labels, v] of read()) this.inc(labels as Partial<Record<L, string>>, v);
+        },
+      });
+    }
+  }
+
   setInflightLimit(bytes: number): void {
     this.inflightLimit.set(bytes);
   }

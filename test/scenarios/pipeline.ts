@@ -60,8 +60,8 @@ export class SimulatedPipeline {
     this.rng = mulberry32(seed);
     const logger = createLogger('silent');
     const synthesizer = new Synthesizer({ signals: c.signals, outcomes: c.outcomes, services: c.services, windowMs: c.aggregation.window });
-    const collect = { name: 'collect', deliver: async (t: readonly SignalTransition[]) => void this.transitions.push(...t), close: async () => {} };
-    const detection = new DetectionStage(createDetectors(c), synthesizer, [collect], logger);
+    const collect = { append: (t: readonly SignalTransition[]) => void this.transitions.push(...t) };
+    const detection = new DetectionStage(createDetectors(c), synthesizer, collect, logger);
     const a = c.aggregation;
     const sketches = createSketchFactory(a.sketch.type, { compression: a.sketch.compression, relativeAccuracy: a.sketch.relative_accuracy });
     this.aggregator = new Aggregator({ config: a, sketches, clock: this.clock, logger, listener: detection });

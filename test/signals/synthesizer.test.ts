@@ -9,7 +9,7 @@ const T0 = 1_700_000_000_000;
 function synth(overrides: Partial<ConstructorParameters<typeof Synthesizer>[0]['signals']> = {}) {
   let n = 0;
   return new Synthesizer({
-    signals: { resolve_after: 3, renotify_interval: 3_600_000, flap_threshold: 3, flap_windows: 60, history: 5, ...overrides },
+    signals: { resolve_after: 3, renotify_interval: 3_600_000, flap_threshold: 3, flap_windows: 60, ...overrides },
     outcomes: { revenue: { weight: 5 }, onboarding: { weight: 1 } },
     services: { checkout: { outcomes: ['revenue'], owner: 'team-payments', tier: 1 } },
     windowMs: W,
@@ -55,7 +55,6 @@ describe('Synthesizer', () => {
     expect(end.map((t) => [t.transition, t.sequence])).toEqual([['resolved', 2]]);
     expect(end[0].signal).toMatchObject({ id: 'id-1', status: 'resolved', startsAt: new Date(T0).toISOString(), endsAt: new Date(T0 + 11 * W).toISOString() });
     expect(s.firing()).toEqual([]);
-    expect(s.recentlyResolved().map((x) => x.id)).toEqual(['id-1']);
   });
 
   test('a severity change and the renotify interval send updates', () => {
@@ -104,14 +103,17 @@ describe('Synthesizer', () => {
     expect(rest).toEqual(['resolved']);
   });
 
-  test('resolved history is bounded', () => {
-    const s = synth({ resolve_after: 1, history: 5 });
-    for (let k = 0; k < 20; k++) {
-      s.observe('spans', [latency({ operation: `op${k}` })], T0 + 2 * k * W);
-      s.observe('spans', [], T0 + (2 * k + 1) * W);
-    }
-    expect(s.recentlyResolved()).toHaveLength(5);
-    expect(s.recentlyResolved()[0].operation).toBe('op19');
+  test('restore continues signals that were firing before a restart: same id, next sequence, no new firing', () => {
+    const before = synth();
+    const [fired] = before.observe('spans', [latency()], T0);
+    const s = synth();
+    s.restore([{ signal: fired.signal, sequence: 1 }]);
+    expect(s.firing().map((x) => x.id)).toEqual(['id-1']);
+    // Still found after the restart: an update in place, nothing to send.
+    expect(s.observe('spans', [latency()], T0 + W)).toEqual([]);
+    for (let k = 2; k < 4; k++) expect(s.observe('spans', [], T0 + k * W)).toEqual([]);
+    const end = s.observe('spans', [], T0 + 4 * W);
+    expect(end.map((t) => [t.transition, t.sequence, t.signal.id])).toEqual([['resolved', 2, 'id-1']]);
   });
 
   test('priority: severity, intensity, blast radius, business weight and tier, with its inputs in evidence', () => {

@@ -6,13 +6,16 @@ import { afterAll, describe, expect, test } from 'vitest';
 import type { SignalTransition } from '../../src/signals/signal.js';
 import { FileSink } from '../../src/sinks/file-sink.js';
 import { createSink } from '../../src/sinks/registry.js';
+import { type Delivery, idempotencyKey } from '../../src/sinks/sink.js';
+import pino from 'pino';
+import { parseConfig } from '../../src/config/index.js';
 import { StdoutSink } from '../../src/sinks/stdout-sink.js';
 
 const dir = mkdtempSync(path.join(os.tmpdir(), 'friction-sinks-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-function transition(n: number, t: SignalTransition['transition'] = 'firing'): SignalTransition {
-  return {
+function transition(n: number, t: SignalTransition['transition'] = 'firing'): Delivery {
+  const d: SignalTransition = {
     transition: t,
     sequence: n,
     signal: {
@@ -21,6 +24,7 @@ function transition(n: number, t: SignalTransition['transition'] = 'firing'): Si
       evidence: { ratio: 0 }, exemplars: [], startsAt: '2026-11-25T00:00:00.000Z', updatedAt: '2026-11-25T00:00:00.000Z', endsAt: null,
     },
   };
+  return { ...d, key: idempotencyKey(d) };
 }
 
 describe('sinks', () => {
@@ -31,7 +35,7 @@ describe('sinks', () => {
     await new StdoutSink('stdout[0]', out).deliver([transition(1), transition(2, 'resolved')]);
     const lines = text.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
     expect(lines).toHaveLength(2);
-    expect(lines[0]).toMatchObject({ transition: 'firing', sequence: 1, id: 'id-1', kind: 'traffic_drop', service: 'checkout' });
+    expect(lines[0]).toMatchObject({ transition: 'firing', sequence: 1, key: `${'f'.repeat(16)}:${Date.parse('2026-11-25T00:00:00.000Z').toString(36)}:1`, id: 'id-1', kind: 'traffic_drop', service: 'checkout' });
     expect(lines[1]).toMatchObject({ transition: 'resolved', status: 'resolved' });
   });
 
@@ -61,8 +65,11 @@ describe('sinks', () => {
     // A regular file where a directory should be: mkdir fails with ENOTDIR.
     const blocker = path.join(dir, 'blocker');
     writeFileSync(blocker, 'x');
-    const sink = createSink({ type: 'file', path: path.join(blocker, 'signals.jsonl'), max_mb: 1 }, 0);
+    const context = { name: 'file[0]', logger: pino({ level: 'silent' }), firing: () => [], externalUrl: 'http://127.0.0.1:13133' };
+    const [config] = parseConfig(`sinks:\n  - { type: file, path: "${path.join(blocker, 'signals.jsonl')}" }\n`, { source: 't.yaml', env: {} }).sinks;
+    const sink = await createSink(config, context);
+    expect(sink).toBeInstanceOf(FileSink);
     await expect(sink.deliver([transition(1)])).rejects.toThrow();
-    expect(createSink({ type: 'stdout', path: '', max_mb: 1 }, 2).name).toBe('stdout[2]');
+    expect((await createSink({ type: 'stdout', name: '', retry: config.retry }, { ...context, name: 'stdout[2]' })).name).toBe('stdout[2]');
   });
 });

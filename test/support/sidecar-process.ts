@@ -49,11 +49,16 @@ export interface SidecarProcessOptions {
   noConfig?: boolean;
   /** Fixed ports instead of free ones (e.g. the embedded defaults). */
   ports?: { grpc: number; http: number; admin: number };
+  /** Contents of the generated `state:` mapping; default: a fresh directory per process. */
+  state?: string;
 }
 
 /** Starts the sidecar and waits until it is ready. */
 export async function startSidecarProcess(options: SidecarProcessOptions = {}): Promise<SidecarProcess> {
   const ports = options.ports ?? { grpc: await freePort(), http: await freePort(), admin: await freePort() };
+  // The process runs in its own directory, so relative paths (the default state.path, ./data)
+  // never land in the repository.
+  const dir = mkdtempSync(join(tmpdir(), 'otel-friction-test-'));
   const yaml =
     options.yaml?.(ports) ??
     `receivers:
@@ -63,13 +68,14 @@ export async function startSidecarProcess(options: SidecarProcessOptions = {}): 
       http: { endpoint: "127.0.0.1:${ports.http}" }
 admin: { endpoint: "127.0.0.1:${ports.admin}" }
 log: { level: info }
+state: { ${options.state ?? `path: "${join(dir, 'state')}"`} }
 ${options.extraYaml?.(ports) ?? ''}`;
-  const dir = mkdtempSync(join(tmpdir(), 'otel-friction-test-'));
   const configFile = join(dir, 'config.yaml');
   writeFileSync(configFile, yaml);
   const args = options.noConfig ? [CLI, 'run'] : [CLI, 'run', '--config', configFile];
   const child = spawn(process.execPath, args, {
     env: { ...process.env, OTEL_FRICTION_CONFIG: '', ...options.env },
+    cwd: dir,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
