@@ -146,6 +146,15 @@ describe('validate', () => {
     expect(r.stderr).toMatch(/shutdown_timeout: /);
   });
 
+  it('reports bad sink settings with their paths (missing URL, bad NATS subject, unknown key)', () => {
+    const file = writeConfig('sinks:\n  - type: webhook\n  - { type: nats, subject: "friction signals" }\n  - { type: alertmanager, urls: ["http://am:9093"], url: "http://x/" }\n');
+    const r = runCli(['validate', '--config', file]);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(/sinks\[0\]\.url: a URL is required/);
+    expect(r.stderr).toMatch(/sinks\[1\]\.subject: not a valid NATS subject/);
+    expect(r.stderr).toMatch(/sinks\[2\]\.url: unknown key/);
+  });
+
   it('expands ${env:VAR:-default} in values', () => {
     const file = writeConfig('log: { level: "${env:FRICTION_TEST_LEVEL:-info}" }\n');
     expect(runCli(['validate', '--config', file]).status).toBe(0);
