@@ -8,6 +8,8 @@ import { type BurnRateWindowConfig, type SloConfig, alertingSpec, checkSlos, slo
 import { type DetectorsConfig, detectorsSpec } from './detectors.js';
 import { type OutcomeConfig, type RecordConfig, type ServiceConfig, type SignalsConfig, outcomesSpec, recordSpec, servicesSpec, signalsSpec } from './signals.js';
 import { type SinkConfig, type StateConfig, checkSinkNames, sinksSpec, stateSpec } from './sinks.js';
+import { type ForwardConfig, forwardSpec } from './forward.js';
+import { type PrivacyConfig, type ReceiverAuthConfig, type ServerTlsConfig, privacySpec, receiverAuthSpec, serverTlsSpec } from './security.js';
 import { type Endpoint, endpointsCollide, formatEndpoint } from './endpoint.js';
 import * as s from './spec.js';
 
@@ -17,6 +19,8 @@ export type { BurnRateWindowConfig, SloConfig } from './slos.js';
 export type { OutcomeConfig, RecordConfig, ServiceConfig, SignalsConfig } from './signals.js';
 export type { RetryConfig, SinkConfig, SinkConfigOf, StateConfig } from './sinks.js';
 export { sinkName } from './sinks.js';
+export type { ForwardConfig, ForwardTargetConfig } from './forward.js';
+export type { ClientTlsConfig, PrivacyConfig, ReceiverAuthConfig, ServerTlsConfig } from './security.js';
 export type { DetectorsConfig, ErrorSpikeConfig, LatencyRegressionConfig, MetricAnomalyConfig, MetricThresholdConfig, TrafficDropConfig } from './detectors.js';
 export { formatDuration, parseDuration } from './duration.js';
 export type { ConfigIssue } from './spec.js';
@@ -37,6 +41,8 @@ export interface GrpcProtocolConfig {
   max_concurrent_streams: number;
   /** HTTP/2 receive window for each stream and the connection, MiB. */
   flow_control_window_mib: number;
+  tls: ServerTlsConfig;
+  auth: ReceiverAuthConfig;
 }
 
 /** OTLP/HTTP server settings. */
@@ -45,6 +51,8 @@ export interface HttpProtocolConfig {
   endpoint: Endpoint;
   /** Largest accepted request body after decompression, MiB. */
   max_request_body_size_mib: number;
+  tls: ServerTlsConfig;
+  auth: ReceiverAuthConfig;
 }
 
 /** The validated configuration, with every default filled in. */
@@ -68,6 +76,8 @@ export interface FrictionConfig {
   sinks: SinkConfig[];
   record: RecordConfig;
   state: StateConfig;
+  forward: ForwardConfig;
+  privacy: PrivacyConfig;
   log: { level: LogLevel };
   /** Milliseconds. */
   shutdown_timeout: number;
@@ -91,11 +101,15 @@ const grpc = protocol({
   max_recv_msg_size_mib: s.number({ default: 4, greaterThan: 0, max: MAX_INT32_MIB }),
   max_concurrent_streams: s.integer({ default: 100, min: 1, max: 2 ** 31 - 1 }),
   flow_control_window_mib: s.number({ default: 16, greaterThan: 0, max: MAX_INT32_MIB }),
+  tls: serverTlsSpec,
+  auth: receiverAuthSpec,
 });
 
 const http = protocol({
   endpoint: s.endpoint({ default: 'localhost:4318' }),
   max_request_body_size_mib: s.number({ default: 20, greaterThan: 0 }),
+  tls: serverTlsSpec,
+  auth: receiverAuthSpec,
 });
 
 const protocols = s.object(
@@ -130,6 +144,8 @@ const root = s.object(
     sinks: sinksSpec,
     record: recordSpec,
     state: stateSpec,
+    forward: forwardSpec,
+    privacy: privacySpec,
     log: s.object({ level: s.oneOf(LOG_LEVELS, { default: 'info' }) }),
     shutdown_timeout: s.duration({ default: '10s', greaterThan: 0 }),
   },

@@ -169,6 +169,8 @@ export const stateSpec = s.object({
   max_dead_letters: s.integer({ default: 10_000, min: 1 }),
   /** How long resolved signals stay queryable in the history. */
   history_retention: s.duration({ default: '30d', greaterThan: 0 }),
+  /** How often detector state (SLO buckets, baselines) is saved; also saved on shutdown. */
+  checkpoint_interval: s.duration({ default: '30s', greaterThan: 0 }),
 });
 
 /** `state:` settings. */

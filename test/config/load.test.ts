@@ -16,6 +16,11 @@ import { ErrorCodes, FrictionError, isFrictionError } from '../../src/errors.js'
 const testdata = join(dirname(fileURLToPath(import.meta.url)), 'testdata');
 const load = (name: string, env: NodeJS.ProcessEnv = {}): FrictionConfig => loadConfig({ file: join(testdata, name), env });
 
+const FORWARD_TARGET = {
+  endpoint: '', protocol: 'grpc' as const, headers: {}, compression: 'gzip' as const, timeout: 10_000,
+  tls: { ca_file: '', cert_file: '', key_file: '', insecure_skip_verify: false },
+};
+
 const DEFAULTS: FrictionConfig = {
   receivers: {
     otlp: {
@@ -26,8 +31,9 @@ const DEFAULTS: FrictionConfig = {
           max_recv_msg_size_mib: 4,
           max_concurrent_streams: 100,
           flow_control_window_mib: 16,
+          tls: { cert_file: '', key_file: '', client_ca_file: '' }, auth: { bearer_tokens_file: '' },
         },
-        http: { enabled: true, endpoint: { host: 'localhost', port: 4318 }, max_request_body_size_mib: 20 },
+        http: { enabled: true, endpoint: { host: 'localhost', port: 4318 }, max_request_body_size_mib: 20, tls: { cert_file: '', key_file: '', client_ca_file: '' }, auth: { bearer_tokens_file: '' } },
       },
     },
   },
@@ -68,7 +74,13 @@ const DEFAULTS: FrictionConfig = {
   services: {},
   sinks: [{ type: 'stdout', name: '', retry: { initial_interval: 1000, max_interval: 60_000, max_attempts: 100, max_age: 86_400_000 } }],
   record: { path: '', max_mb: 256 },
-  state: { path: './data', max_outbox_mb: 64, max_dead_letters: 10_000, history_retention: 30 * 86_400_000 },
+  state: { path: './data', max_outbox_mb: 64, max_dead_letters: 10_000, history_retention: 30 * 86_400_000, checkpoint_interval: 30_000 },
+  forward: {
+    traces: FORWARD_TARGET, metrics: FORWARD_TARGET, logs: FORWARD_TARGET, passthrough_headers: [],
+    queue: { max_mb: 256, spill: false, when_full: 'backpressure' },
+    retry: { initial_interval: 1000, max_interval: 30_000, max_elapsed_time: 300_000 },
+  },
+  privacy: { drop_attributes: [], hash_attributes: [], salt: '' },
   log: { level: 'info' },
   shutdown_timeout: 10_000,
 };
@@ -114,8 +126,9 @@ describe('defaults', () => {
               max_recv_msg_size_mib: 8,
               max_concurrent_streams: 200,
               flow_control_window_mib: 32,
+              tls: { cert_file: '', key_file: '', client_ca_file: '' }, auth: { bearer_tokens_file: '' },
             },
-            http: { enabled: true, endpoint: { host: '::1', port: 14318 }, max_request_body_size_mib: 0.5 },
+            http: { enabled: true, endpoint: { host: '::1', port: 14318 }, max_request_body_size_mib: 0.5, tls: { cert_file: '', key_file: '', client_ca_file: '' }, auth: { bearer_tokens_file: '' } },
           },
         },
       },
@@ -131,6 +144,8 @@ describe('defaults', () => {
       sinks: DEFAULTS.sinks,
       record: DEFAULTS.record,
       state: DEFAULTS.state,
+      forward: DEFAULTS.forward,
+      privacy: DEFAULTS.privacy,
       log: { level: 'debug' },
       shutdown_timeout: 90_000,
     } satisfies FrictionConfig);
