@@ -20,7 +20,8 @@ commands:
   version    print the version
 
 options:
-  --config FILE   YAML configuration (default: $OTEL_FRICTION_CONFIG, else embedded defaults)
+  --config FILE   YAML configuration: a path, file:PATH, env:VAR (the variable holds the YAML) or
+                  yaml:TEXT (default: $OTEL_FRICTION_CONFIG, else embedded defaults)
   --input PATH    replay: a recording (.otlp), OTLP-JSON lines (.jsonl/.json), a protobuf
                   request (.pb), or a directory of them; repeatable
   --json          replay: print each signal transition as a JSON line

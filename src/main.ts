@@ -14,6 +14,9 @@ import { statsApi } from './admin/stats-api.js';
 import { DeliveryWorker } from './sinks/delivery-worker.js';
 import type { SignalSink } from './sinks/sink.js';
 import { StateStore } from './state/state-store.js';
+import { openStateDatabase } from './state/database.js';
+import { Forwarder } from './forward/forwarder.js';
+import { createRedactor } from './signals/privacy.js';
 import { createDetectors } from './detect/registry.js';
 import { DetectionStage } from './signals/detection-stage.js';
 import { Synthesizer } from './signals/synthesizer.js';
@@ -89,7 +92,7 @@ export async function startSidecar(config: FrictionConfig, options: StartOptions
   state.outbox.onAppend(() => {
     for (const w of workers) w.wake();
   });
-  const detection = new DetectionStage(createDetectors(config), synthesizer, state.outbox, logger);
+  const detection = new DetectionStage(createDetectors(config), synthesizer, state.outbox, logger, createRedactor(config.privacy));
   observeDetection(metrics, detection, state, workers);
   const aggregator = new Aggregator({ config: agg, sketches, clock, logger, listener: options.windowListener ?? detection });
   observeAggregator(metrics, aggregator);
@@ -101,7 +104,13 @@ export async function startSidecar(config: FrictionConfig, options: StartOptions
     metrics.observeCounter('recorder_requests_total', 'Requests written to the recording (record.path)', () => recorder.recorded);
     metrics.observeCounter('recorder_skipped_total', 'Requests not recorded because the disk fell behind', () => recorder.skipped);
   }
-  const handler = new ExportHandler(decoder, metrics, options.consumer ?? aggregator, recorder);
+  // The spill queue gets its own connection: it writes a request body per accepted request, so
+  // it commits without the outbox's per-transaction fsync (WAL still survives the process dying).
+  const spill = config.forward.queue.spill ? openStateDatabase(config.state.path) : undefined;
+  spill?.pragma('synchronous = NORMAL');
+  const forwarder = new Forwarder(config.forward, clock, logger, spill);
+  if (forwarder.enabled) observeForwarder(metrics, forwarder);
+  const handler = new ExportHandler(decoder, metrics, options.consumer ?? aggregator, recorder, forwarder.enabled ? forwarder : undefined);
 
   const { grpc: grpcConfig, http: httpConfig } = config.receivers.otlp.protocols;
   const grpc = grpcConfig.enabled
@@ -136,21 +145,25 @@ export async function startSidecar(config: FrictionConfig, options: StartOptions
     // Receivers first (they finish in-flight requests), the admin server last so probes and
     // scrapes keep answering while we drain.
     const drained = await Promise.all(receivers.map((r) => r.shutdown(deadline)));
+    const relayed = forwarder.shutdown(deadline);
     // The aggregator's last closes write their transitions to the outbox; the workers then
     // flush what is ready until the deadline, and whatever is left stays for the next start.
     await aggregator.shutdown(deadline);
     await detection.shutdown();
     const delivered = (await Promise.all(workers.map((w) => w.shutdown(deadline)))).every(Boolean);
     await recorder?.close();
+    const forwarded = await relayed;
+    spill?.close();
     await state.shutdown();
     await admin.shutdown(Math.max(deadline, Date.now() + 100));
     health.phase = 'stopped';
-    return drained.every(Boolean) && delivered;
+    return drained.every(Boolean) && delivered && forwarded;
   });
 
   try {
     await admin.start();
     await state.start();
+    await forwarder.start();
     await Promise.all(workers.map((w) => w.start()));
     await aggregator.start();
     await Promise.all(receivers.map((r) => r.start()));
@@ -192,6 +205,17 @@ function observeDetection(metrics: SelfMetrics, detection: DetectionStage, state
   metrics.observeFamily('gauge', 'sink_oldest_pending_seconds', 'Age of the oldest undelivered transition, per sink', ['sink'], () => o.backlog().map((b): [{ sink: string }, number] => [{ sink: b.sink }, b.oldestPendingSeconds]));
   metrics.observeFamily('counter', 'sink_delivered_total', 'Signal transitions delivered, per sink', ['sink'], () => workers.map((w): [{ sink: string }, number] => [{ sink: w.sink.name }, w.stats.delivered]));
   metrics.observeFamily('counter', 'sink_failed_attempts_total', 'Delivery attempts that failed (retried later or dead-lettered), per sink', ['sink'], () => workers.map((w): [{ sink: string }, number] => [{ sink: w.sink.name }, w.stats.failedAttempts]));
+}
+
+/** Forwarding metrics. */
+function observeForwarder(metrics: SelfMetrics, f: Forwarder): void {
+  metrics.observe('forward_queue_bytes', 'Request bytes waiting to be forwarded upstream (bounded by forward.queue.max_mb)', () => f.bytes);
+  metrics.observeFamily('counter', 'forward_requests_total', 'Requests relayed upstream, by signal', ['signal'], () =>
+    Object.entries(f.stats.forwarded).map(([signal, n]): [{ signal: string }, number] => [{ signal }, n]));
+  metrics.observeFamily('counter', 'forward_dropped_total', 'Requests not relayed, by reason', ['reason'], () =>
+    Object.entries(f.stats.dropped).map(([reason, n]): [{ reason: string }, number] => [{ reason }, n]));
+  metrics.observeCounter('forward_retries_total', 'Forward attempts that failed and were retried', () => f.stats.retries);
+  metrics.observeCounter('forward_refused_total', 'Requests refused with the retryable answer because the forward queue was full', () => f.stats.refused);
 }
 
 /** The aggregator's gauges and counters, read at scrape time from its plain-number stats. */

@@ -71,7 +71,11 @@ export function parseConfig(text: string, options: { env?: NodeJS.ProcessEnv; so
 
 /** Options of {@link loadConfig}. */
 export interface LoadConfigOptions {
-  /** YAML file; when undefined the built-in defaults are used. */
+  /**
+   * Where the YAML comes from, as the Collector's `--config` reads it: a path (or `file:PATH`),
+   * `env:VAR` (the variable holds the YAML, as the OpenTelemetry Operator injects it), or
+   * `yaml:TEXT`. When undefined the built-in defaults are used.
+   */
   file?: string;
   /** Environment for `${env:…}` references; defaults to `process.env`. */
   env?: NodeJS.ProcessEnv;
@@ -85,12 +89,22 @@ export interface LoadConfigOptions {
  */
 export function loadConfig(options: LoadConfigOptions = {}): FrictionConfig {
   if (options.file === undefined) return defaultConfig();
+  const source = options.file;
+  const env = options.env ?? process.env;
+  if (source.startsWith('env:')) {
+    const name = source.slice(4);
+    const text = env[name];
+    if (text === undefined || text.trim() === '') throw new FrictionError('CONFIG_READ', `--config ${source}: the environment variable ${name} is not set or empty`);
+    return parseConfig(text, { env, source });
+  }
+  if (source.startsWith('yaml:')) return parseConfig(source.slice(5), { env, source: 'yaml:' });
+  const file = source.startsWith('file:') ? source.slice(5) : source;
   let text: string;
   try {
-    text = readFileSync(options.file, 'utf8');
+    text = readFileSync(file, 'utf8');
   } catch (err) {
     const reason = err instanceof Error ? err.message : String(err);
-    throw new FrictionError('CONFIG_READ', `cannot read config file ${options.file}: ${reason}`, { cause: err });
+    throw new FrictionError('CONFIG_READ', `cannot read config file ${file}: ${reason}`, { cause: err });
   }
-  return parseConfig(text, { env: options.env, source: options.file });
+  return parseConfig(text, { env: options.env, source: file });
 }

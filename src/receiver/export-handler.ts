@@ -5,6 +5,7 @@
  */
 import { LogBatch, PointBatch, SpanBatch } from '../otlp/batch.js';
 import type { OtlpDecoder, OtlpEncoding } from '../otlp/decoder.js';
+import { FrictionError } from '../errors.js';
 import type { Protocol, SelfMetrics } from '../telemetry/metrics.js';
 import type { ExportOutcome } from './responses.js';
 import { ITEM_NAME, type Signal } from './signals.js';
@@ -26,6 +27,15 @@ const MAX_POOLED_ENTRIES = 65536;
 /** Keeps a copy of every accepted request (recording for `otel-friction replay`). */
 export interface RequestTap {
   record(signal: Signal, encoding: OtlpEncoding, body: Buffer): void;
+}
+
+/**
+ * Relays accepted requests upstream (`forward:`): asked before decoding whether it must refuse
+ * (its queue is full), given the request after it was accepted.
+ */
+export interface RequestForwarder {
+  refuses(signal: Signal): boolean;
+  offer(signal: Signal, encoding: OtlpEncoding, body: Buffer, headers?: Readonly<Record<string, string | string[] | undefined>>): void;
 }
 
 /** Free list of batches: an async consumer may hold one while the next request decodes. */
@@ -52,11 +62,17 @@ export class ExportHandler {
     private readonly metrics: SelfMetrics,
     private readonly consumer?: TelemetryConsumer,
     private readonly tap?: RequestTap,
+    private readonly forward?: RequestForwarder,
   ) {}
 
-  async handle(protocol: Protocol, signal: Signal, body: Buffer, encoding: OtlpEncoding): Promise<ExportOutcome> {
+  /**
+   * `headers` are the request's (HTTP headers or gRPC metadata), for forwarding. Throws
+   * FrictionError BACKPRESSURE when the forward queue is full, before any decoding.
+   */
+  async handle(protocol: Protocol, signal: Signal, body: Buffer, encoding: OtlpEncoding, headers?: Readonly<Record<string, string | string[] | undefined>>): Promise<ExportOutcome> {
     // An empty body is an empty request: nothing to do, full success.
     if (body.length === 0) return { rejected: 0, errorMessage: '' };
+    if (this.forward?.refuses(signal)) throw new FrictionError('BACKPRESSURE', 'the forward queue is full (forward.queue.max_mb); retry later');
     switch (signal) {
       case 'traces': {
         const batch = this.spans.take();
@@ -64,6 +80,7 @@ export class ExportHandler {
           this.decoder.decodeTraces(body, encoding, batch);
           await this.consumer?.consumeSpans(batch);
           this.tap?.record(signal, encoding, body);
+          this.forward?.offer(signal, encoding, body, headers);
           return this.outcome(protocol, signal, batch.length, batch.rejected, batch.rejectReason);
         } finally {
           batch.reset(EMPTY);
@@ -76,6 +93,7 @@ export class ExportHandler {
           this.decoder.decodeMetrics(body, encoding, batch);
           await this.consumer?.consumePoints(batch);
           this.tap?.record(signal, encoding, body);
+          this.forward?.offer(signal, encoding, body, headers);
           return this.outcome(protocol, signal, batch.length, batch.rejected, batch.rejectReason);
         } finally {
           this.points.give(batch);
@@ -87,6 +105,7 @@ export class ExportHandler {
           this.decoder.decodeLogs(body, encoding, batch);
           await this.consumer?.consumeLogs(batch);
           this.tap?.record(signal, encoding, body);
+          this.forward?.offer(signal, encoding, body, headers);
           return this.outcome(protocol, signal, batch.length, batch.rejected, batch.rejectReason);
         } finally {
           this.logs.give(batch);

@@ -11,6 +11,7 @@ import type { ClosedSpanWindow } from '../aggregate/span-window.js';
 import type { Detector, Finding } from '../detect/detector.js';
 import type { Component } from '../lifecycle/component.js';
 import type { SignalTransition } from './signal.js';
+import type { FindingRedactor } from './privacy.js';
 import type { Synthesizer } from './synthesizer.js';
 
 /** Where transitions are written as they happen: the outbox, or a collector in replays. */
@@ -39,6 +40,8 @@ export class DetectionStage implements WindowListener, Component {
     private readonly synthesizer: Synthesizer,
     private readonly log: TransitionLog,
     private readonly logger: Logger,
+    /** `privacy:` applied to every finding before it becomes a signal. */
+    private readonly redact?: FindingRedactor,
   ) {}
 
   async start(): Promise<void> {}
@@ -62,7 +65,7 @@ export class DetectionStage implements WindowListener, Component {
     for (const d of this.detectors) {
       try {
         const f = call(d);
-        if (f) all.push(...f);
+        if (f) for (const x of f) all.push(this.redact ? this.redact(x) : x);
       } catch (err) {
         // One broken detector must not silence the others.
         this.stats.detectorErrors++;

@@ -16,7 +16,7 @@ export type StateDatabase = Database.Database;
 export const STATE_FILE = 'otel-friction.db';
 
 // Bump with a migration below; a database from a newer version is refused, not guessed at.
-const SCHEMA_VERSION = 1;
+const SCHEMA_VERSION = 3;
 
 const MIGRATIONS: Record<number, string> = {
   1: `
@@ -59,6 +59,25 @@ const MIGRATIONS: Record<number, string> = {
     ) WITHOUT ROWID;
     CREATE INDEX deliveries_outbox ON deliveries (outbox_id);
     CREATE INDEX deliveries_dead ON deliveries (state, dead_at);
+  `,
+  // Detector and synthesizer state saved every state.checkpoint_interval (one row per part).
+  2: `
+    CREATE TABLE checkpoints (
+      name TEXT PRIMARY KEY,
+      saved_at INTEGER NOT NULL,
+      payload BLOB NOT NULL
+    );
+  `,
+  // Requests waiting to be forwarded upstream when forward.queue.spill is on.
+  3: `
+    CREATE TABLE forward_queue (
+      id INTEGER PRIMARY KEY AUTOINCREMENT,
+      signal TEXT NOT NULL,
+      encoding TEXT NOT NULL,
+      received_at INTEGER NOT NULL,
+      headers TEXT NOT NULL,
+      body BLOB NOT NULL
+    );
   `,
 };
 

@@ -309,3 +309,26 @@ describe('slos', () => {
     ]);
   });
 });
+
+describe('config sources, as the Collector reads --config', () => {
+  test('env:VAR reads the YAML from a variable (the OpenTelemetry Operator pattern); file: and yaml: work too', () => {
+    const yaml = 'log: { level: debug }\nadmin: { endpoint: "127.0.0.1:19999" }\n';
+    expect(loadConfig({ file: 'env:FRICTION_CFG', env: { FRICTION_CFG: yaml } }).log.level).toBe('debug');
+    expect(loadConfig({ file: 'yaml:log: { level: warn }', env: {} }).log.level).toBe('warn');
+    const dir = mkdtempSync(join(tmpdir(), 'friction-src-'));
+    writeFileSync(join(dir, 'c.yaml'), yaml);
+    expect(loadConfig({ file: `file:${join(dir, 'c.yaml')}`, env: {} }).admin.endpoint.port).toBe(19999);
+  });
+
+  test('an unset or empty variable is FRICTION_ERR_CONFIG_READ naming it; a bad YAML in it names env:VAR', () => {
+    expect(() => loadConfig({ file: 'env:NOPE', env: {} })).toThrow(/the environment variable NOPE is not set or empty/);
+    try {
+      loadConfig({ file: 'env:CFG', env: { CFG: 'log: { level: loud }' } });
+      throw new Error('expected a failure');
+    } catch (err) {
+      expect(isFrictionError(err, 'CONFIG_INVALID')).toBe(true);
+      expect((err as Error).message).toMatch(/env:CFG/);
+      expect((err as Error).message).toMatch(/log\.level/);
+    }
+  });
+});
