@@ -32,7 +32,7 @@ export const ErrorCodes = {
   SHUTTING_DOWN: spec('FRICTION_ERR_SHUTTING_DOWN', true, 'The sidecar is draining for shutdown and accepts no new requests.'),
   SHUTDOWN_TIMEOUT: spec('FRICTION_ERR_SHUTDOWN_TIMEOUT', false, 'Graceful shutdown did not finish within shutdown_timeout; remaining work was abandoned.'),
   API_BAD_REQUEST: spec('FRICTION_ERR_API_BAD_REQUEST', false, 'An admin API request has an invalid query parameter; the message names it and what is accepted.'),
-  API_UNAUTHORIZED: spec('FRICTION_ERR_API_UNAUTHORIZED', false, 'A mutating admin API call lacks the bearer token configured as admin.token, or carries a wrong one.'),
+  API_UNAUTHORIZED: spec('FRICTION_ERR_API_UNAUTHORIZED', false, 'A mutating admin API call lacks the bearer token configured as admin.token, carries a wrong one (401), or comes from another host while no token is configured (403).'),
   SINK_UNAVAILABLE: spec('FRICTION_ERR_SINK_UNAVAILABLE', true, 'A sink\'s target did not take a delivery for a transient reason (network error, timeout, 408/429/5xx, no JetStream); the outbox retries it with backoff.'),
   SINK_REJECTED: spec('FRICTION_ERR_SINK_REJECTED', false, 'A sink\'s target refused a delivery for good (another 4xx, an invalid message); it goes to the dead letters at once.'),
   SINK_MODULE: spec('FRICTION_ERR_SINK_MODULE', false, 'A module sink could not be loaded: the file is missing, does not export createSink, or createSink threw.'),

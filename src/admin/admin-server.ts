@@ -85,6 +85,12 @@ export class AdminServer implements Component {
 
   private async act(req: http.IncomingMessage, res: http.ServerResponse, action: AdminAction, query: URLSearchParams): Promise<void> {
     const token = this.options.token ?? '';
+    // Without a token, mutations are only taken from this host (the default admin endpoint is
+    // loopback; one bound to all interfaces must not let the network retry dead letters).
+    if (token === '' && !isLoopback(req.socket.remoteAddress)) {
+      req.resume();
+      return json(res, 403, { error: 'mutating endpoints from other hosts need admin.token to be set', code: ErrorCodes.API_UNAUTHORIZED.code });
+    }
     if (token !== '' && !bearerMatches(req.headers.authorization, token)) {
       req.resume();
       res.setHeader('www-authenticate', 'Bearer realm="otel-friction"');
@@ -137,6 +143,13 @@ export class AdminServer implements Component {
       }
     }
   }
+}
+
+/** True for 127.0.0.0/8, ::1 and IPv4-mapped loopback peers. */
+export function isLoopback(address: string | undefined): boolean {
+  if (address === undefined) return false;
+  const a = address.startsWith('::ffff:') ? address.slice(7) : address;
+  return a === '::1' || /^127\.\d+\.\d+\.\d+$/.test(a);
 }
 
 /** True when `header` is `Bearer <token>`; compared in constant time. */

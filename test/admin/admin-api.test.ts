@@ -120,3 +120,9 @@ describe('admin API: signals, stats, deliveries', () => {
     expect((await fetch(`${base}/api/v1/signals`, { method: 'POST' })).status).toBe(405);
   });
 });
+
+test('without admin.token, mutations are taken from loopback peers only', async () => {
+  const { isLoopback } = await import('../../src/admin/admin-server.js');
+  expect(['127.0.0.1', '127.3.2.1', '::1', '::ffff:127.0.0.1'].map(isLoopback)).toEqual([true, true, true, true]);
+  expect(['10.0.0.7', '::ffff:10.0.0.7', '2001:db8::1', undefined].map(isLoopback)).toEqual([false, false, false, false]);
+});
