@@ -18,6 +18,7 @@
  *   BENCH_TUNING=0         1: A/B of GLIBC_TUNABLES and --max-semi-space-size (adds 20 runs per round)
  *   BENCH_SINKS_AB=0       1: detectors on with a webhook sink that answers, then one whose port is
  *                          dead (the pipeline must not slow down while a sink is down)
+ *   BENCH_FORWARD_AB=0     1: the sidecar without and with `forward.traces` to a no-op gRPC upstream
  *   BENCH_CONNECTIONS_AB=0 1: A/B of 1, 2, 4 gRPC client connections (adds 6 runs per round)
  *   BENCH_DETECTORS_AB=0   1: the sidecar with every detector off, then on (SLOs on all five
  *                          services, anomaly bands on rate/error ratio/p99), 1 s windows so
@@ -132,6 +133,18 @@ const DETECTORS_ON = [
 // or to a port where nothing listens (the outbox keeps retrying). SLO objectives are strict so
 // burn-rate signals fire under the bench's error rate.
 const SINK_YAML = ['sinks:', '  - type: webhook', '    url: "http://127.0.0.1:{{SINK_PORT}}/hook"', '    retry: { initial_interval: 100ms, max_interval: 1s }'].join('\n');
+// The forward A/B's upstream: the no-op gRPC server, started once, on the generator's core.
+let upstream;
+async function upstreamPort(pin) {
+  if (!upstream) {
+    const [port] = await freePorts(1);
+    const child = spawnNode({ script: path.join(HERE, 'servers', 'grpc-h2.mjs'), args: ['--port', String(port), '--mode', 'noop', '--window-mib', '16'], nodeFlags: [], env: {}, cpu: pin?.generator, cwd: ROOT });
+    await waitForOutput(child, (out) => out.includes('READY'), 15000);
+    upstream = { port };
+  }
+  return upstream.port;
+}
+
 const strictSlos = (yaml) => yaml.replaceAll('objective: 0.999 }', 'objective: 0.99999 }').replaceAll('threshold_ms: 300', 'threshold_ms: 1');
 let sinkReceiver;
 async function sinkPorts() {
@@ -185,6 +198,15 @@ const AB_SECTIONS = {
     variants: [
       { name: 'sink up', yaml: strictSlos(DETECTORS_ON.replace('sinks: []', SINK_YAML)) },
       { name: 'sink down', yaml: strictSlos(DETECTORS_ON.replace('sinks: []', SINK_YAML.replace('{{SINK_PORT}}', '{{DEAD_PORT}}'))) },
+    ],
+  },
+  forward: {
+    enabled: env.BENCH_FORWARD_AB === '1',
+    title: 'forwarding off / on (traces relayed over gRPC to a no-op upstream; the cost of relaying per server core)',
+    servers: ['sidecar-grpc', 'sidecar-http'],
+    variants: [
+      { name: 'no forward', yaml: '' },
+      { name: 'forward', yaml: 'forward:\n  traces: { endpoint: "http://127.0.0.1:{{UPSTREAM_PORT}}" }\n' },
     ],
   },
   connections: {
@@ -295,6 +317,7 @@ async function startServer(run, tmp, pin) {
     const [grpc, httpPort, admin] = await freePorts(3);
     const file = path.join(tmp, `sidecar-${grpc}.yaml`);
     let extra = run.yaml ?? '';
+    if (extra.includes('{{UPSTREAM_PORT}}')) extra = extra.replace('{{UPSTREAM_PORT}}', String(await upstreamPort(pin)));
     if (extra.includes('{{SINK_PORT}}') || extra.includes('{{DEAD_PORT}}')) {
       const sink = await sinkPorts();
       extra = extra.replace('{{SINK_PORT}}', String(sink.port)).replace('{{DEAD_PORT}}', String(sink.dead));

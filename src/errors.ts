@@ -28,7 +28,7 @@ export const ErrorCodes = {
   OTLP_TOO_LARGE: spec('FRICTION_ERR_OTLP_TOO_LARGE', false, 'An OTLP request (after decompression) exceeds the configured size limit.'),
   OTLP_UNSUPPORTED_MEDIA_TYPE: spec('FRICTION_ERR_OTLP_UNSUPPORTED_MEDIA_TYPE', false, 'An OTLP/HTTP request has a content type other than application/x-protobuf or application/json.'),
   OTLP_UNSUPPORTED_ENCODING: spec('FRICTION_ERR_OTLP_UNSUPPORTED_ENCODING', false, 'An OTLP request uses a compression other than gzip or identity.'),
-  BACKPRESSURE: spec('FRICTION_ERR_BACKPRESSURE', true, 'Bytes accepted but not yet processed exceed limits.max_inflight_bytes_mib; the client should retry later.'),
+  BACKPRESSURE: spec('FRICTION_ERR_BACKPRESSURE', true, 'Bytes accepted but not yet processed exceed limits.max_inflight_bytes_mib, or the forward queue is full (forward.queue.max_mb with when_full: backpressure); the client should retry later.'),
   SHUTTING_DOWN: spec('FRICTION_ERR_SHUTTING_DOWN', true, 'The sidecar is draining for shutdown and accepts no new requests.'),
   SHUTDOWN_TIMEOUT: spec('FRICTION_ERR_SHUTDOWN_TIMEOUT', false, 'Graceful shutdown did not finish within shutdown_timeout; remaining work was abandoned.'),
   API_BAD_REQUEST: spec('FRICTION_ERR_API_BAD_REQUEST', false, 'An admin API request has an invalid query parameter; the message names it and what is accepted.'),
@@ -37,6 +37,9 @@ export const ErrorCodes = {
   SINK_REJECTED: spec('FRICTION_ERR_SINK_REJECTED', false, 'A sink\'s target refused a delivery for good (another 4xx, an invalid message); it goes to the dead letters at once.'),
   SINK_MODULE: spec('FRICTION_ERR_SINK_MODULE', false, 'A module sink could not be loaded: the file is missing, does not export createSink, or createSink threw.'),
   STATE_OPEN: spec('FRICTION_ERR_STATE_OPEN', false, 'The state database under state.path could not be opened or created (permissions, disk, a newer schema).'),
+  TLS_CONFIG: spec('FRICTION_ERR_TLS_CONFIG', false, 'A receiver\'s tls.cert_file, tls.key_file or tls.client_ca_file could not be read or used (missing file, no PEM, key not matching the certificate).'),
+  AUTH_CONFIG: spec('FRICTION_ERR_AUTH_CONFIG', false, 'A receiver\'s auth.bearer_tokens_file could not be read at start, or holds no token or a malformed line.'),
+  RECEIVER_UNAUTHENTICATED: spec('FRICTION_ERR_RECEIVER_UNAUTHENTICATED', false, 'An OTLP request lacks Authorization: Bearer <token> with a token from auth.bearer_tokens_file (gRPC UNAUTHENTICATED, HTTP 401).'),
 } as const satisfies Record<string, ErrorCodeSpec>;
 
 /** Key of {@link ErrorCodes}. */

@@ -15,6 +15,7 @@ import { DeliveryWorker } from './sinks/delivery-worker.js';
 import type { SignalSink } from './sinks/sink.js';
 import { StateStore } from './state/state-store.js';
 import { openStateDatabase } from './state/database.js';
+import { CheckpointStore, isCheckpointable } from './state/checkpoints.js';
 import { Forwarder } from './forward/forwarder.js';
 import { createRedactor } from './signals/privacy.js';
 import { createDetectors } from './detect/registry.js';
@@ -92,8 +93,17 @@ export async function startSidecar(config: FrictionConfig, options: StartOptions
   state.outbox.onAppend(() => {
     for (const w of workers) w.wake();
   });
-  const detection = new DetectionStage(createDetectors(config), synthesizer, state.outbox, logger, createRedactor(config.privacy));
+  const detectors = createDetectors(config);
+  const detection = new DetectionStage(detectors, synthesizer, state.outbox, logger, createRedactor(config.privacy));
   observeDetection(metrics, detection, state, workers);
+  // Checkpoints get their own connection: a save writes megabytes at 10k series, and losing the
+  // last one to a power cut costs one interval of state, not correctness (the outbox keeps FULL).
+  const checkpointDb = openStateDatabase(config.state.path);
+  checkpointDb.pragma('synchronous = NORMAL');
+  const checkpoints = new CheckpointStore(checkpointDb, [...detectors.filter(isCheckpointable), synthesizer.checkpoint], config.state.checkpoint_interval, clock, logger);
+  // Before the first window closes: baselines, budgets and firing signals continue.
+  checkpoints.restoreAll();
+  observeCheckpoints(metrics, checkpoints);
   const aggregator = new Aggregator({ config: agg, sketches, clock, logger, listener: options.windowListener ?? detection });
   observeAggregator(metrics, aggregator);
   const decoder = new OtlpDecoder({ dimensions: aggregator.decoderDimensions });
@@ -119,11 +129,19 @@ export async function startSidecar(config: FrictionConfig, options: StartOptions
         maxMessageBytes: Math.floor(grpcConfig.max_recv_msg_size_mib * MIB),
         maxConcurrentStreams: grpcConfig.max_concurrent_streams,
         windowBytes: Math.floor(grpcConfig.flow_control_window_mib * MIB),
+        tls: grpcConfig.tls,
+        auth: grpcConfig.auth,
         handler, budget, buffers, metrics, logger,
       })
     : undefined;
   const http = httpConfig.enabled
-    ? new HttpReceiver({ endpoint: httpConfig.endpoint, maxBodyBytes: Math.floor(httpConfig.max_request_body_size_mib * MIB), handler, budget, buffers, metrics, logger })
+    ? new HttpReceiver({
+        endpoint: httpConfig.endpoint,
+        maxBodyBytes: Math.floor(httpConfig.max_request_body_size_mib * MIB),
+        tls: httpConfig.tls,
+        auth: httpConfig.auth,
+        handler, budget, buffers, metrics, logger,
+      })
     : undefined;
   const admin = new AdminServer({
     endpoint: config.admin.endpoint, health, metrics, logger,
@@ -150,6 +168,8 @@ export async function startSidecar(config: FrictionConfig, options: StartOptions
     // flush what is ready until the deadline, and whatever is left stays for the next start.
     await aggregator.shutdown(deadline);
     await detection.shutdown();
+    await checkpoints.shutdown(deadline);
+    checkpointDb.close();
     const delivered = (await Promise.all(workers.map((w) => w.shutdown(deadline)))).every(Boolean);
     await recorder?.close();
     const forwarded = await relayed;
@@ -165,6 +185,7 @@ export async function startSidecar(config: FrictionConfig, options: StartOptions
     await state.start();
     await forwarder.start();
     await Promise.all(workers.map((w) => w.start()));
+    await checkpoints.start();
     await aggregator.start();
     await Promise.all(receivers.map((r) => r.start()));
   } catch (err) {
@@ -205,6 +226,19 @@ function observeDetection(metrics: SelfMetrics, detection: DetectionStage, state
   metrics.observeFamily('gauge', 'sink_oldest_pending_seconds', 'Age of the oldest undelivered transition, per sink', ['sink'], () => o.backlog().map((b): [{ sink: string }, number] => [{ sink: b.sink }, b.oldestPendingSeconds]));
   metrics.observeFamily('counter', 'sink_delivered_total', 'Signal transitions delivered, per sink', ['sink'], () => workers.map((w): [{ sink: string }, number] => [{ sink: w.sink.name }, w.stats.delivered]));
   metrics.observeFamily('counter', 'sink_failed_attempts_total', 'Delivery attempts that failed (retried later or dead-lettered), per sink', ['sink'], () => workers.map((w): [{ sink: string }, number] => [{ sink: w.sink.name }, w.stats.failedAttempts]));
+}
+
+/** Checkpoint metrics. */
+function observeCheckpoints(metrics: SelfMetrics, c: CheckpointStore): void {
+  const s = c.stats;
+  metrics.observeCounter('checkpoint_saves_total', 'Checkpoints of detector and signal state written (state.checkpoint_interval and at shutdown)', () => s.saves);
+  metrics.observeCounter('checkpoint_failures_total', 'Checkpoint saves or parts that failed (database errors, a part that threw)', () => s.failures);
+  metrics.observe('checkpoint_bytes', 'Payload bytes of the last checkpoint, all parts', () => s.bytes);
+  metrics.observe('checkpoint_save_seconds', 'How long the last checkpoint took (snapshot and transaction)', () => s.lastSaveMs / 1000);
+  metrics.observeFamily('gauge', 'checkpoint_part_bytes', 'Payload bytes of the last checkpoint, per part', ['part'], () =>
+    Object.entries(s.partBytes).map(([part, n]): [{ part: string }, number] => [{ part }, n]));
+  metrics.observe('checkpoint_restored_parts', 'Checkpoint parts restored at start', () => s.restored);
+  metrics.observe('checkpoint_skipped_parts', 'Checkpoint parts ignored at start (damaged or another format version)', () => s.skipped);
 }
 
 /** Forwarding metrics. */

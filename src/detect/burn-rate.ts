@@ -4,6 +4,10 @@
  * fires when the budget burns faster than `factor` over *both* (the long window gives
  * significance, the short one makes it reset quickly once the burning stops). The most severe
  * firing rule sets the finding's severity.
+ *
+ * The buckets are checkpointed per SLO name, with the SLI they counted: an SLO whose service,
+ * operation or SLI changed starts empty, since its old counts measured something else (a changed
+ * objective or period is fine: the counts are the same, only the judgement differs).
  */
 import type { ClosedSpanWindow } from '../aggregate/span-window.js';
 import type { BurnRateWindowConfig, SloConfig } from '../config/index.js';
@@ -11,7 +15,12 @@ import { formatDuration } from '../config/index.js';
 import type { Detector, Finding, Severity } from './detector.js';
 import { globToRegExp } from './glob.js';
 import { fractionAbove } from './sketch-rank.js';
-import { SloBuckets } from './slo-buckets.js';
+import { SloBuckets, type SavedBuckets } from './slo-buckets.js';
+import type { Checkpointable } from '../state/checkpoints.js';
+import { ByteReader, ByteWriter } from './checkpoint-codec.js';
+
+// Bump when the checkpoint layout changes: older payloads are then ignored, not misread.
+const FORMAT = 1;
 
 const SEVERITY_RANK: Record<Severity, number> = { critical: 0, warning: 1, info: 2 };
 
@@ -24,8 +33,9 @@ interface SloState {
 }
 
 /** Watches the configured SLOs' error budgets. */
-export class BurnRateDetector implements Detector {
+export class BurnRateDetector implements Detector, Checkpointable {
   readonly kind = 'error_budget_burn' as const;
+  readonly checkpointName = 'detector.error_budget_burn';
   private readonly states: SloState[];
   // Which SLOs a series feeds; series objects are stable while they live.
   private readonly matches = new WeakMap<object, SloState[]>();
@@ -62,6 +72,32 @@ export class BurnRateDetector implements Detector {
       if (f !== undefined) findings.push(f);
     }
     return findings;
+  }
+
+  snapshot(): Buffer {
+    const w = new ByteWriter(FORMAT);
+    w.uint(this.states.length);
+    for (const state of this.states) {
+      w.str(state.slo.name);
+      w.str(sliOf(state.slo));
+      state.buckets.write(w);
+    }
+    return w.done();
+  }
+
+  restore(data: Buffer, _savedAt: number): void {
+    const r = new ByteReader(data, FORMAT);
+    const saved = new Map<string, { sli: string; buckets: SavedBuckets }>();
+    for (let i = r.uint(); i > 0; i--) {
+      const name = r.str();
+      const sli = r.str();
+      saved.set(name, { sli, buckets: SloBuckets.decode(r) });
+    }
+    r.end();
+    for (const state of this.states) {
+      const s = saved.get(state.slo.name);
+      if (s !== undefined && s.sli === sliOf(state.slo)) state.buckets.apply(s.buckets);
+    }
   }
 
   private statesOf(series: ClosedSpanWindow['series']): SloState[] {
@@ -120,6 +156,12 @@ export class BurnRateDetector implements Detector {
       exemplars: [],
     };
   }
+}
+
+/** What an SLO's buckets count: events of which series, and which of them are bad. */
+function sliOf(slo: SloConfig): string {
+  const threshold = slo.sli.kind === 'latency' ? String(slo.sli.threshold_ms) : '';
+  return [slo.service, slo.operation, slo.sli.kind, threshold].join('\u0000');
 }
 
 function round(x: number): number {

@@ -39,6 +39,8 @@ export interface Finding {
  * A detector. Both methods are called once per window close with every series' window
  * (windows' sketches are valid only during the call) and the close time; each returns every
  * finding that holds after taking the windows in. Detectors must not throw on odd data.
+ * Detectors that keep state across closes also implement `Checkpointable`
+ * (state/checkpoints.ts), so that state survives a restart.
  */
 export interface Detector {
   readonly kind: SignalKind;

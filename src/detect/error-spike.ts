@@ -17,12 +17,17 @@
  *
  * As in the latency detector, warm-up windows all enter the baseline, spiking windows after it
  * are held out (so a lasting outage does not become normal), an empty window is not judged and
- * resets the streak, and overflow series are skipped.
+ * resets the streak, and overflow series are skipped. Baselines and streaks are checkpointed.
  */
 import type { ClosedSpanWindow } from '../aggregate/span-window.js';
 import type { ErrorSpikeConfig } from '../config/detectors.js';
+import type { Checkpointable } from '../state/checkpoints.js';
+import { DEFAULT_SERIES_TTL_MS, type SeriesStateBase, SeriesStates } from './series-states.js';
 import type { Detector, Finding } from './detector.js';
-import { SeriesHistory, isoTime, round3 } from './series-history.js';
+import { SeriesHistory, isoTime, readStreakStates, round3, writeStreakStates } from './series-history.js';
+
+// Bump when the checkpoint layout changes: older payloads are then ignored, not misread.
+const FORMAT = 1;
 
 // Columns of the ring.
 const COUNT = 0;
@@ -33,7 +38,7 @@ const PRIOR_SPANS = 1;
 // Error ratio at or above which a spike is critical whatever the baseline: half the calls fail.
 const CRITICAL_RATIO = 0.5;
 
-interface SeriesState {
+interface SeriesState extends SeriesStateBase {
   /** Spans and errors of past normal windows. */
   history: SeriesHistory;
   /** Consecutive windows over all three thresholds, up to now. */
@@ -41,40 +46,59 @@ interface SeriesState {
 }
 
 /** Watches every span series' error ratio against its own baseline. */
-export class ErrorSpikeDetector implements Detector {
+export class ErrorSpikeDetector implements Detector, Checkpointable {
   readonly kind = 'error_spike' as const;
-  private readonly states = new WeakMap<object, SeriesState>();
+  readonly checkpointName = 'detector.error_spike';
+  private readonly states: SeriesStates<SeriesState>;
 
-  /** `windowMs` is accepted for symmetry with the other detectors: baselines count windows. */
+  /**
+   * `windowMs` is accepted for symmetry with the other detectors: baselines count windows.
+   * `seriesTtlMs` (`aggregation.series_ttl`) bounds how long restored state waits for its series.
+   */
   constructor(
     private readonly config: ErrorSpikeConfig,
     readonly windowMs: number,
-  ) {}
+    seriesTtlMs = DEFAULT_SERIES_TTL_MS,
+  ) {
+    this.states = new SeriesStates<SeriesState>(
+      () => ({ id: undefined, history: new SeriesHistory(config.baseline_windows, 2), streak: 0 }),
+      windowMs,
+      seriesTtlMs,
+    );
+  }
 
-  // `now` is unused (windows carry their own times) but accepted, as callers pass it.
-  onSpanWindows(windows: readonly ClosedSpanWindow[], _now?: number): Finding[] {
+  /** Restored series states still waiting for their series to show up. */
+  get waitingStates(): number {
+    return this.states.waiting;
+  }
+
+  // Windows carry their own times; `now` (the close time) only ages restored state.
+  onSpanWindows(windows: readonly ClosedSpanWindow[], now?: number): Finding[] {
+    if (windows.length === 0) return [];
+    this.states.begin(windows, now ?? windows[windows.length - 1].end);
     const findings: Finding[] = [];
     for (const w of windows) {
       if (w.series.overflow) continue;
       const f = this.judge(w);
       if (f !== undefined) findings.push(f);
     }
+    // Restored series that have not shown up again: empty windows, which end their streaks.
+    for (const w of this.states.standIns()) this.judge(w);
     return findings;
   }
 
-  private stateOf(series: object): SeriesState {
-    let s = this.states.get(series);
-    if (s === undefined) {
-      s = { history: new SeriesHistory(this.config.baseline_windows, 2), streak: 0 };
-      this.states.set(series, s);
-    }
-    return s;
+  snapshot(): Buffer {
+    return writeStreakStates(FORMAT, this.states.entries());
+  }
+
+  restore(data: Buffer, savedAt: number): void {
+    this.states.load(readStreakStates(data, FORMAT, this.config.baseline_windows, 2), savedAt);
   }
 
   /** Takes one window in; the finding when the series has been spiking for `sustain` windows. */
   private judge(w: ClosedSpanWindow): Finding | undefined {
     const cfg = this.config;
-    const st = this.stateOf(w.series);
+    const st = this.states.of(w);
     const count = w.count;
     // Clamped so a malformed window (errors > count) cannot push p0 past 1 and z to NaN.
     const errors = Math.min(w.errors, count);

@@ -15,16 +15,22 @@
  *   the regression goes on. The flip side: a deliberate, permanent slowdown keeps firing.
  * - Overflow series are skipped: they mix unrelated operations, so their quantiles move with
  *   the mix, not with any one operation's health.
+ * - Baselines and streaks are checkpointed and continue after a restart as they were saved.
  */
 import type { ClosedSpanWindow } from '../aggregate/span-window.js';
 import type { LatencyRegressionConfig } from '../config/detectors.js';
+import type { Checkpointable } from '../state/checkpoints.js';
+import { DEFAULT_SERIES_TTL_MS, type SeriesStateBase, SeriesStates } from './series-states.js';
 import type { Detector, Finding } from './detector.js';
-import { SeriesHistory, isoTime, round3 } from './series-history.js';
+import { SeriesHistory, isoTime, readStreakStates, round3, writeStreakStates } from './series-history.js';
+
+// Bump when the checkpoint layout changes: older payloads are then ignored, not misread.
+const FORMAT = 1;
 
 // Baselines below this (ms) are taken as this, so a ratio over an all-zero baseline stays finite.
 const MIN_BASELINE_MS = 0.001;
 
-interface SeriesState {
+interface SeriesState extends SeriesStateBase {
   /** The configured quantile (ms) of past normal windows. */
   history: SeriesHistory;
   /** Consecutive judged windows over both thresholds, up to now. */
@@ -32,45 +38,63 @@ interface SeriesState {
 }
 
 /** Watches every span series' latency quantile against its own baseline. */
-export class LatencyRegressionDetector implements Detector {
+export class LatencyRegressionDetector implements Detector, Checkpointable {
   readonly kind = 'latency_regression' as const;
-  private readonly states = new WeakMap<object, SeriesState>();
+  readonly checkpointName = 'detector.latency_regression';
+  private readonly states: SeriesStates<SeriesState>;
   private readonly scratch: Float64Array;
   private readonly label: string;
 
-  /** `windowMs` is accepted for symmetry with the other detectors: baselines count windows. */
+  /**
+   * `windowMs` is accepted for symmetry with the other detectors: baselines count windows.
+   * `seriesTtlMs` (`aggregation.series_ttl`) bounds how long restored state waits for its series.
+   */
   constructor(
     private readonly config: LatencyRegressionConfig,
     readonly windowMs: number,
+    seriesTtlMs = DEFAULT_SERIES_TTL_MS,
   ) {
     this.scratch = new Float64Array(config.baseline_windows);
     this.label = quantileLabel(config.quantile);
+    this.states = new SeriesStates<SeriesState>(
+      () => ({ id: undefined, history: new SeriesHistory(config.baseline_windows), streak: 0 }),
+      windowMs,
+      seriesTtlMs,
+    );
   }
 
-  // `now` is unused (windows carry their own times) but accepted, as callers pass it.
-  onSpanWindows(windows: readonly ClosedSpanWindow[], _now?: number): Finding[] {
+  /** Restored series states still waiting for their series to show up. */
+  get waitingStates(): number {
+    return this.states.waiting;
+  }
+
+  // Windows carry their own times; `now` (the close time) only ages restored state.
+  onSpanWindows(windows: readonly ClosedSpanWindow[], now?: number): Finding[] {
+    if (windows.length === 0) return [];
+    this.states.begin(windows, now ?? windows[windows.length - 1].end);
     const findings: Finding[] = [];
     for (const w of windows) {
       if (w.series.overflow) continue;
       const f = this.judge(w);
       if (f !== undefined) findings.push(f);
     }
+    // Restored series that have not shown up again: empty windows, which end their streaks.
+    for (const w of this.states.standIns()) this.judge(w);
     return findings;
   }
 
-  private stateOf(series: object): SeriesState {
-    let s = this.states.get(series);
-    if (s === undefined) {
-      s = { history: new SeriesHistory(this.config.baseline_windows), streak: 0 };
-      this.states.set(series, s);
-    }
-    return s;
+  snapshot(): Buffer {
+    return writeStreakStates(FORMAT, this.states.entries());
+  }
+
+  restore(data: Buffer, savedAt: number): void {
+    this.states.load(readStreakStates(data, FORMAT, this.config.baseline_windows, 1), savedAt);
   }
 
   /** Takes one window in; the finding when the series has been regressed for `sustain` windows. */
   private judge(w: ClosedSpanWindow): Finding | undefined {
     const cfg = this.config;
-    const st = this.stateOf(w.series);
+    const st = this.states.of(w);
     // The sketch may have refused every value (non-finite durations) even when count says otherwise.
     const current = w.count >= cfg.min_samples ? w.sketch.quantile(cfg.quantile) : Number.NaN;
     if (!Number.isFinite(current)) {

@@ -23,11 +23,20 @@
  * second, error_ratio, p99). Windows without data are skipped (neither extending nor breaking a
  * streak, and the last verdict stands until data returns or the series is evicted), except for
  * span rate, where an empty window is a rate of 0. Overflow series are not watched.
+ *
+ * Bands and streaks are checkpointed. The span window a restart cut through does not update the
+ * rate band: its spans before the restart died with the old process, so its rate reads low.
  */
 import type { ClosedMetricWindow } from '../aggregate/metric-aggregator.js';
 import type { ClosedSpanWindow, SpanSeriesKey } from '../aggregate/span-window.js';
 import type { MetricAnomalyConfig } from '../config/index.js';
+import type { Checkpointable } from '../state/checkpoints.js';
+import { ByteReader, ByteWriter, readMetricSeries, writeMetricSeries } from './checkpoint-codec.js';
+import { DEFAULT_SERIES_TTL_MS, type SeriesStateBase, SeriesStates } from './series-states.js';
 import type { Detector, Finding } from './detector.js';
+
+// Bump when the checkpoint layout changes: older payloads are then ignored, not misread.
+const FORMAT = 1;
 
 /** Mean absolute deviation → standard deviation, for normal noise. */
 const SIGMA_PER_MAD = Math.sqrt(Math.PI / 2);
@@ -82,6 +91,30 @@ class Band {
     this.mad += a * (Math.abs(clipped) - this.mad);
     this.streak = outside ? this.streak + 1 : 0;
   }
+
+  write(w: ByteWriter): void {
+    w.uint(this.n);
+    w.num(this.mean);
+    w.num(this.mad);
+    w.uint(this.streak);
+    w.num(this.value);
+    w.num(this.expected);
+    w.num(this.sigma);
+  }
+
+  static read(r: ByteReader): Band {
+    const b = new Band();
+    b.n = r.uint();
+    b.mean = r.num();
+    b.mad = r.num();
+    b.streak = r.uint();
+    b.value = r.num();
+    b.expected = r.num();
+    b.sigma = r.num();
+    // A NaN mean or deviation would never recover: the band would judge nothing, ever again.
+    if (!(Number.isFinite(b.mean) && Number.isFinite(b.mad))) throw new RangeError('checkpointed band is not finite');
+    return b;
+  }
 }
 
 interface MetricState {
@@ -94,8 +127,9 @@ interface MetricState {
   attributes: Record<string, string>;
 }
 
-interface SpanState {
-  series: SpanSeriesKey;
+interface SpanState extends SeriesStateBase {
+  /** The series, for findings; set at every close (restored states start without one). */
+  series: SpanSeriesKey | undefined;
   /** The call that last saw the series. */
   seen: number;
   /** Per signal, in SPAN_SIGNALS order; undefined when not watched. */
@@ -115,20 +149,37 @@ interface SpanState {
  * on top. Lower values catch smaller shifts and fire more on noisy or heavy-tailed series
  * (on the tests' synthetic mix of real-world noise shapes, 4 was still quiet and 3 was not).
  */
-export class MetricAnomalyDetector implements Detector {
+export class MetricAnomalyDetector implements Detector, Checkpointable {
   readonly kind = 'metric_anomaly' as const;
+  readonly checkpointName = 'detector.metric_anomaly';
   private readonly metrics: ReadonlySet<string>;
   private readonly watched: readonly boolean[];
   private readonly seconds: number;
   private readonly metricStates = new Map<string, MetricState>();
-  private readonly spanStates = new WeakMap<SpanSeriesKey, SpanState>();
+  private readonly spanStates: SeriesStates<SpanState>;
   private readonly attributeKeys = new WeakMap<object, string>();
   private call = 0;
+  // Restored metric series that have not closed a window in this process yet, by state key.
+  // The old aggregator would still be closing empty windows for them: each close stands in for one.
+  private waiting = new Map<string, MetricState>();
+  private savedAt = Number.NaN;
+  // Span windows starting before this (the restored checkpoint's time) were cut by the restart.
+  private partialBefore = Number.NEGATIVE_INFINITY;
 
-  constructor(private readonly config: MetricAnomalyConfig, windowMs: number) {
+  /** `seriesTtlMs` (`aggregation.series_ttl`) bounds how long restored state waits for its series. */
+  constructor(
+    private readonly config: MetricAnomalyConfig,
+    windowMs: number,
+    private readonly seriesTtlMs = DEFAULT_SERIES_TTL_MS,
+  ) {
     this.metrics = new Set(config.metrics);
     this.watched = SPAN_SIGNALS.map((s) => config.span_signals.includes(s));
     this.seconds = windowMs / 1000;
+    this.spanStates = new SeriesStates<SpanState>(
+      () => ({ id: undefined, series: undefined, seen: 0, bands: this.watched.map((on) => (on ? new Band() : undefined)), count: Number.NaN }),
+      windowMs,
+      seriesTtlMs,
+    );
   }
 
   /** Metric series tracked. */
@@ -136,8 +187,9 @@ export class MetricAnomalyDetector implements Detector {
     return this.metricStates.size;
   }
 
-  onMetricWindows(windows: readonly ClosedMetricWindow[], _now: number): Finding[] {
+  onMetricWindows(windows: readonly ClosedMetricWindow[], now: number): Finding[] {
     if (this.metrics.size === 0) return [];
+    if (this.waiting.size > 0 && now - this.savedAt > this.seriesTtlMs) this.waiting.clear();
     const call = ++this.call;
     const touched: MetricState[] = [];
     for (const w of windows) {
@@ -151,6 +203,8 @@ export class MetricAnomalyDetector implements Detector {
       s.band.observe(x, RELATIVE_FLOOR * Math.abs(s.band.mean), this.config);
     }
     for (const [key, s] of this.metricStates) if (s.seen !== call) this.metricStates.delete(key);
+    // An empty window leaves a band and its verdict as they are.
+    for (const s of this.waiting.values()) touched.push(s);
     const findings: Finding[] = [];
     for (const s of touched) {
       if (s.band.streak < this.config.sustain) continue;
@@ -159,23 +213,24 @@ export class MetricAnomalyDetector implements Detector {
     return findings;
   }
 
-  onSpanWindows(windows: readonly ClosedSpanWindow[], _now: number): Finding[] {
-    if (!this.watched.includes(true)) return [];
+  onSpanWindows(windows: readonly ClosedSpanWindow[], now: number): Finding[] {
+    if (!this.watched.includes(true) || windows.length === 0) return [];
+    this.spanStates.begin(windows, now);
     const call = ++this.call;
     const touched: SpanState[] = [];
-    for (const w of windows) {
-      if (w.series.overflow) continue;
-      let s = this.spanStates.get(w.series);
-      if (s === undefined) {
-        s = { series: w.series, seen: 0, bands: this.watched.map((on) => (on ? new Band() : undefined)), count: Number.NaN };
-        this.spanStates.set(w.series, s);
-      }
+    const observe = (w: ClosedSpanWindow): void => {
+      const s = this.spanStates.of(w);
+      s.series = w.series;
       if (s.seen !== call) touched.push(s);
       s.seen = call;
       this.observeSpans(s, w);
-    }
+    };
+    for (const w of windows) if (!w.series.overflow) observe(w);
+    // Restored series that have not shown up again: empty windows (a rate of 0).
+    for (const w of this.spanStates.standIns()) observe(w);
     const findings: Finding[] = [];
     for (const { series, bands } of touched) {
+      if (series === undefined) continue; // unreachable: set above
       // Series of one operation differ by span kind and dimensions: keep their signals apart.
       const scope = `${series.kind} ${JSON.stringify(series.dimensions)}`;
       bands.forEach((band, j) => {
@@ -188,7 +243,7 @@ export class MetricAnomalyDetector implements Detector {
   private observeSpans(s: SpanState, w: ClosedSpanWindow): void {
     const [rate, errors, p99] = s.bands;
     const W = this.seconds;
-    if (rate !== undefined) {
+    if (rate !== undefined && w.start >= this.partialBefore) {
       // Counting noise: a rate cannot be steadier than Poisson, √(λ/W) per second.
       const m = rate.mean;
       rate.observe(w.count / W, Math.max(RELATIVE_FLOOR * m, Math.sqrt(Math.max(m, 1 / W) / W)), this.config);
@@ -213,10 +268,56 @@ export class MetricAnomalyDetector implements Detector {
     const key = `${w.service}\u0000${w.metric}\u0000${attrs}`;
     let s = this.metricStates.get(key);
     if (s === undefined) {
-      s = { band: new Band(), seen: 0, service: w.service, metric: w.metric, unit: w.unit, attributes: { ...w.attributes } };
+      s = this.waiting.size > 0 ? this.waiting.get(key) : undefined;
+      if (s !== undefined) this.waiting.delete(key);
+      else s = { band: new Band(), seen: 0, service: w.service, metric: w.metric, unit: w.unit, attributes: { ...w.attributes } };
       this.metricStates.set(key, s);
     }
     return s;
+  }
+
+  snapshot(): Buffer {
+    const w = new ByteWriter(FORMAT);
+    w.uint(this.metricStates.size + this.waiting.size);
+    for (const [key, s] of [...this.metricStates, ...this.waiting]) {
+      writeMetricSeries(w, key, s);
+      s.band.write(w);
+    }
+    const spans = [...this.spanStates.entries()];
+    w.uint(spans.length);
+    for (const [id, s] of spans) {
+      w.str(id);
+      w.num(s.count);
+      // Which of SPAN_SIGNALS have a band, one bit each.
+      w.u8(s.bands.reduce((m, b, j) => (b !== undefined ? m | (1 << j) : m), 0));
+      for (const b of s.bands) b?.write(w);
+    }
+    return w.done();
+  }
+
+  restore(data: Buffer, savedAt: number): void {
+    const r = new ByteReader(data, FORMAT);
+    const metrics = new Map<string, MetricState>();
+    for (let i = r.uint(); i > 0; i--) {
+      const [key, identity] = readMetricSeries(r);
+      metrics.set(key, { band: Band.read(r), seen: 0, ...identity });
+    }
+    const spans = new Map<string, SpanState>();
+    for (let i = r.uint(); i > 0; i--) {
+      const id = r.str();
+      const count = r.num();
+      const mask = r.u8();
+      const saved = SPAN_SIGNALS.map((_, j) => ((mask >> j) & 1 ? Band.read(r) : undefined));
+      // Signals watched now: their saved band, or a fresh one when the config added them.
+      const bands = this.watched.map((on, j) => (on ? (saved[j] ?? new Band()) : undefined));
+      spans.set(id, { id, series: undefined, seen: 0, bands, count });
+    }
+    r.end();
+    // First, as it may still throw (a malformed identity): nothing is applied before it.
+    this.spanStates.load(spans, savedAt);
+    this.waiting = metrics;
+    this.savedAt = savedAt;
+    this.partialBefore = savedAt;
   }
 
   private finding(band: Band, signal: string, service: string, operation: string, metric: string, extra: Record<string, unknown>): Finding {

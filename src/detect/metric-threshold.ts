@@ -16,11 +16,21 @@
  *   not report the 0.99 quantile). Evidence says which (`statistic`).
  *
  * Comparisons are strict: a value equal to the threshold is not above or below it.
+ *
+ * Runs are checkpointed (their start times are wall-clock times, so they carry over a restart
+ * as they are); a series whose last value went stale while the process was down starts over.
  */
 import type { ClosedMetricWindow } from '../aggregate/metric-aggregator.js';
 import type { MetricThresholdConfig } from '../config/index.js';
 import { formatDuration } from '../config/index.js';
+import type { Checkpointable } from '../state/checkpoints.js';
+import { ByteReader, ByteWriter, readMetricSeries, writeMetricSeries } from './checkpoint-codec.js';
+import { DEFAULT_SERIES_TTL_MS } from './series-states.js';
 import type { Detector, Finding } from './detector.js';
+
+// Bump when the checkpoint layout changes: older payloads are then ignored, not misread.
+const FORMAT = 1;
+const STATISTICS: readonly Statistic[] = ['mean', 'rate', 'p99'];
 
 /** Which number of the window was compared. */
 type Statistic = 'mean' | 'rate' | 'p99';
@@ -66,15 +76,25 @@ interface SeriesState {
 }
 
 /** Watches the configured metric threshold rules. */
-export class MetricThresholdDetector implements Detector {
+export class MetricThresholdDetector implements Detector, Checkpointable {
   readonly kind = 'metric_threshold' as const;
+  readonly checkpointName = 'detector.metric_threshold';
   private readonly byMetric = new Map<string, Rule[]>();
   private readonly states = new Map<string, SeriesState>();
   // Attribute records are per series (one frozen empty record shared by all): their key once.
   private readonly attributeKeys = new WeakMap<object, string>();
   private call = 0;
+  // Restored series that have not closed a window in this process yet, by state key. The old
+  // aggregator would still be closing empty windows for them, so each close stands in for one.
+  private waiting = new Map<string, SeriesState>();
+  private savedAt = Number.NaN;
 
-  constructor(rules: readonly MetricThresholdConfig[], private readonly windowMs: number) {
+  /** `seriesTtlMs` (`aggregation.series_ttl`) bounds how long restored state waits for its series. */
+  constructor(
+    rules: readonly MetricThresholdConfig[],
+    private readonly windowMs: number,
+    private readonly seriesTtlMs = DEFAULT_SERIES_TTL_MS,
+  ) {
     for (const config of rules) {
       const rule: Rule = {
         config,
@@ -92,8 +112,9 @@ export class MetricThresholdDetector implements Detector {
     return this.states.size;
   }
 
-  onMetricWindows(windows: readonly ClosedMetricWindow[], _now: number): Finding[] {
+  onMetricWindows(windows: readonly ClosedMetricWindow[], now: number): Finding[] {
     if (this.byMetric.size === 0) return [];
+    if (this.waiting.size > 0 && now - this.savedAt > this.seriesTtlMs) this.waiting.clear();
     const call = ++this.call;
     const touched: SeriesState[] = [];
     // Oldest first: after a stall one close carries several windows of the same series.
@@ -105,6 +126,12 @@ export class MetricThresholdDetector implements Detector {
       if (s.seen !== call && s.streaks.length > 0) touched.push(s);
       s.seen = call;
       if (s.streaks.length > 0) this.judge(s, w);
+    }
+    for (const s of this.waiting.values()) {
+      // An empty window ending now: the last value stands until it goes stale.
+      s.lastEnd = now;
+      if (!(now - s.lastData <= STALE_MS)) for (const st of s.streaks) st.above = st.below = Number.NaN;
+      touched.push(s);
     }
     for (const [key, s] of this.states) if (s.seen !== call) this.states.delete(key);
     const findings: Finding[] = [];
@@ -124,23 +151,85 @@ export class MetricThresholdDetector implements Detector {
     const key = `${w.service}\u0000${w.metric}\u0000${attrs}`;
     let s = this.states.get(key);
     if (s === undefined) {
-      const matching = rules.filter((r) => (r.config.service === '' || r.config.service === w.service) && r.attributes.every(([k, v]) => w.attributes[k] === v));
-      s = {
-        service: w.service,
-        metric: w.metric,
-        unit: w.unit,
-        attributes: { ...w.attributes },
-        streaks: matching.map((rule) => ({ rule, above: Number.NaN, below: Number.NaN })),
-        value: Number.NaN,
-        statistic: 'mean',
-        lastData: Number.NaN,
-        lastEnd: Number.NaN,
-        seen: 0,
-      };
+      s = this.waiting.size > 0 ? this.waiting.get(key) : undefined;
+      if (s !== undefined) {
+        this.waiting.delete(key);
+        // Empty windows through the downtime would have ended every run once the value went stale.
+        if (!(w.start - s.lastData <= STALE_MS)) for (const st of s.streaks) st.above = st.below = Number.NaN;
+      } else {
+        s = this.newState(w.service, w.metric, w.unit, { ...w.attributes }, rules);
+      }
       this.states.set(key, s);
     }
     return s;
   }
+
+  private newState(service: string, metric: string, unit: string, attributes: Record<string, string>, rules: readonly Rule[]): SeriesState {
+    const matching = rules.filter((r) => (r.config.service === '' || r.config.service === service) && r.attributes.every(([k, v]) => attributes[k] === v));
+    return {
+      service,
+      metric,
+      unit,
+      attributes,
+      streaks: matching.map((rule) => ({ rule, above: Number.NaN, below: Number.NaN })),
+      value: Number.NaN,
+      statistic: 'mean',
+      lastData: Number.NaN,
+      lastEnd: Number.NaN,
+      seen: 0,
+    };
+  }
+
+  snapshot(): Buffer {
+    const w = new ByteWriter(FORMAT);
+    const all = [...this.states, ...this.waiting].filter(([, s]) => s.streaks.length > 0);
+    w.uint(all.length);
+    for (const [key, s] of all) {
+      writeMetricSeries(w, key, s);
+      w.num(s.value);
+      w.u8(STATISTICS.indexOf(s.statistic));
+      w.num(s.lastData);
+      w.num(s.lastEnd);
+      w.uint(s.streaks.length);
+      for (const st of s.streaks) {
+        w.str(st.rule.config.name);
+        w.num(st.above);
+        w.num(st.below);
+      }
+    }
+    return w.done();
+  }
+
+  /**
+   * Restores series against the rules configured now: runs carry over by rule name, a rule that
+   * is new starts with no run, a removed one is forgotten.
+   */
+  restore(data: Buffer, savedAt: number): void {
+    const r = new ByteReader(data, FORMAT);
+    const waiting = new Map<string, SeriesState>();
+    for (let i = r.uint(); i > 0; i--) {
+      const [key, { service, metric, unit, attributes }] = readMetricSeries(r);
+      const s = this.newState(service, metric, unit, attributes, this.byMetric.get(metric) ?? []);
+      s.value = r.num();
+      const statistic = STATISTICS[r.u8()];
+      if (statistic === undefined) throw new RangeError('checkpointed statistic is unknown');
+      s.statistic = statistic;
+      s.lastData = r.num();
+      s.lastEnd = r.num();
+      const runs = new Map<string, [number, number]>();
+      for (let j = r.uint(); j > 0; j--) {
+        const name = r.str();
+        const above = r.num();
+        runs.set(name, [above, r.num()]);
+      }
+      for (const st of s.streaks) [st.above, st.below] = runs.get(st.rule.config.name) ?? [Number.NaN, Number.NaN];
+      if (s.streaks.length > 0) waiting.set(key, s);
+    }
+    r.end();
+    this.waiting = waiting;
+    this.savedAt = savedAt;
+  }
+
 
   private judge(s: SeriesState, w: ClosedMetricWindow): void {
     s.unit = w.unit;

@@ -7,8 +7,12 @@
  * the series when the aggregator evicts it. Nothing here allocates after construction.
  */
 
+import { ByteReader, ByteWriter } from './checkpoint-codec.js';
+
 /** Most numbers one ring keeps per window (see {@link SeriesHistory.push}). */
 export const MAX_COLUMNS = 4;
+// Largest ring a checkpoint may describe: the config's limit on baseline windows.
+const MAX_CAPACITY = 100_000;
 
 /** The last `capacity` windows of one series, `columns` numbers each, oldest overwritten first. */
 export class SeriesHistory {
@@ -38,6 +42,19 @@ export class SeriesHistory {
    */
   get pushed(): number {
     return this.total;
+  }
+
+  /** The raw ring, for {@link writeHistory}. */
+  internals(): { readonly head: number; readonly n: number; readonly total: number; readonly data: Float64Array } {
+    return { head: this.head, n: this.n, total: this.total, data: this.data };
+  }
+
+  /** Sets the raw ring, for {@link readHistory}; undefined leaves a field as it is. */
+  load(data?: Float64Array, head?: number, n?: number, total?: number): void {
+    if (data !== undefined) this.data.set(data);
+    if (head !== undefined) this.head = head;
+    if (n !== undefined) this.n = n;
+    if (total !== undefined) this.total = total;
   }
 
   /** Bytes of the ring's numbers. */
@@ -100,6 +117,111 @@ export class SeriesHistory {
     for (let i = 1; i < k; i++) if (scratch[i] > lower) lower = scratch[i];
     return (lower + upper) / 2;
   }
+}
+
+// How a checkpointed ring stores its numbers.
+const AS_DOUBLES = 0;
+const AS_WHOLE = 1;
+const AS_MULTIPLES = 2;
+
+/**
+ * Writes `h` exactly (layout included, so sums and medians come out bit for bit the same after
+ * a restore). A ring whose numbers are all whole multiples of `unit` (span and error counts
+ * with 1; rates as counts × 1/window) is written as varints of the multiples: 1–3 bytes a
+ * number instead of 8, and as exact, since v = (v / unit) · unit is checked for each.
+ */
+export function writeHistory(w: ByteWriter, h: SeriesHistory, unit = 1): void {
+  const { head, n, total, data } = h.internals();
+  w.uint(h.capacity);
+  w.uint(h.columns);
+  w.uint(head);
+  w.uint(n);
+  w.uint(total);
+  // The held windows are slots 0..n-1 (the ring fills from 0).
+  const len = n * h.columns;
+  let multiples = unit > 0;
+  for (let i = 0; i < len && multiples; i++) {
+    const q = Math.round(data[i] / unit);
+    multiples = q >= 0 && Number.isSafeInteger(q) && q * unit === data[i];
+  }
+  if (!multiples) {
+    w.u8(AS_DOUBLES);
+    w.f64s(data, 0, len);
+    return;
+  }
+  w.u8(unit === 1 ? AS_WHOLE : AS_MULTIPLES);
+  if (unit !== 1) w.f64(unit);
+  for (let i = 0; i < len; i++) w.uint(Math.round(data[i] / unit));
+}
+
+/** A series' state in the detectors that judge a streak of windows against a ring. */
+export interface StreakState {
+  id: string | undefined;
+  streak: number;
+  history: SeriesHistory;
+}
+
+/** Writes the states of a streak detector (error spike, latency regression) as one payload. */
+export function writeStreakStates(format: number, states: Iterable<[string, StreakState]>): Buffer {
+  const all = [...states];
+  const w = new ByteWriter(format);
+  w.uint(all.length);
+  for (const [id, s] of all) {
+    w.str(id);
+    w.uint(s.streak);
+    writeHistory(w, s.history);
+  }
+  return w.done();
+}
+
+/** Reads what {@link writeStreakStates} wrote into rings of `capacity` windows of `columns` numbers. */
+export function readStreakStates(data: Buffer, format: number, capacity: number, columns: number): Map<string, StreakState & { id: string }> {
+  const r = new ByteReader(data, format);
+  const states = new Map<string, StreakState & { id: string }>();
+  for (let i = r.uint(); i > 0; i--) {
+    const id = r.str();
+    const streak = r.uint();
+    states.set(id, { id, streak, history: readHistory(r, capacity, columns) });
+  }
+  r.end();
+  return states;
+}
+
+/**
+ * Reads a ring {@link writeHistory} wrote into a new ring of `capacity` windows. When the
+ * capacity changed (`baseline_windows` was edited) the newest windows are kept and the
+ * warm-up count carries over; a different column count means the payload is not ours.
+ */
+export function readHistory(r: ByteReader, capacity: number, columns: number): SeriesHistory {
+  const cap = r.count(MAX_CAPACITY);
+  const cols = r.uint();
+  const head = r.uint();
+  const n = r.uint();
+  const total = r.uint();
+  if (cols !== columns) throw new RangeError(`checkpointed ring has ${cols} columns, ${columns} expected`);
+  if (cap < 1 || n > cap || head >= cap || total < n || (n < cap && head !== n)) throw new RangeError('checkpointed ring is inconsistent');
+  const values = new Float64Array(n * cols);
+  const mode = r.u8();
+  if (mode === AS_DOUBLES) {
+    r.f64s(values, values.length);
+  } else if (mode === AS_WHOLE || mode === AS_MULTIPLES) {
+    const unit = mode === AS_WHOLE ? 1 : r.f64();
+    for (let i = 0; i < values.length; i++) values[i] = r.uint() * unit;
+  } else {
+    throw new RangeError(`checkpointed ring has an unknown encoding ${mode}`);
+  }
+  for (const v of values) if (!Number.isFinite(v)) throw new RangeError('checkpointed ring holds a non-finite value');
+  const h = new SeriesHistory(capacity, columns);
+  if (cap === capacity) {
+    h.load(values, head, n, total);
+    return h;
+  }
+  for (let i = Math.max(0, n - capacity); i < n; i++) {
+    const at = ((head - n + i + cap) % cap) * cols;
+    h.push(values[at], values[at + 1], values[at + 2], values[at + 3]);
+  }
+  h.load(undefined, undefined, undefined, total);
+  return h;
 }
 
 /**

@@ -4,6 +4,19 @@
  * "budget consumed"). Fixed size whatever the traffic: with the default windows (finest 5m,
  * longest 3d) and a 30-day period it is ~35 KB fine + ~6 KB coarse per SLO.
  */
+import type { ByteReader, ByteWriter } from './checkpoint-codec.js';
+
+/** A checkpointed ring, decoded: its width and (bucket number, total, bad) triples, oldest first. */
+export interface SavedRing {
+  width: number;
+  buckets: Float64Array;
+}
+
+/** Both rings of a checkpointed {@link SloBuckets}. */
+export interface SavedBuckets {
+  fine: SavedRing;
+  coarse: SavedRing;
+}
 
 /** A ring of time buckets of one width, each with total and bad counts. */
 class BucketRing {
@@ -50,6 +63,48 @@ class BucketRing {
 
   get bytes(): number {
     return this.length * 24;
+  }
+
+  /** Writes the buckets in use, oldest first. */
+  write(w: ByteWriter): void {
+    const used: number[] = [];
+    for (let slot = 0; slot < this.length; slot++) if (this.index[slot] >= 0) used.push(slot);
+    used.sort((a, b) => this.index[a] - this.index[b]);
+    w.uint(this.width);
+    w.uint(used.length);
+    for (const slot of used) {
+      w.uint(this.index[slot]);
+      w.num(this.total[slot]);
+      w.num(this.bad[slot]);
+    }
+  }
+
+  static decode(r: ByteReader): SavedRing {
+    const width = r.uint();
+    const n = r.uint();
+    if (width < 1) throw new RangeError('checkpointed bucket width is 0');
+    const buckets: number[] = [];
+    let last = -1;
+    for (let i = 0; i < n; i++) {
+      const b = r.uint();
+      const total = r.num();
+      const bad = r.num();
+      if (b <= last || !(total >= 0 && bad >= 0 && Number.isFinite(total) && Number.isFinite(bad))) throw new RangeError('checkpointed buckets are inconsistent');
+      last = b;
+      buckets.push(b, total, bad);
+    }
+    return { width, buckets: Float64Array.from(buckets) };
+  }
+
+  /**
+   * Adds checkpointed buckets. Exact when this ring's width is a multiple of theirs (each old
+   * bucket falls in one of ours); otherwise they cannot be split and are dropped.
+   */
+  apply(saved: SavedRing): boolean {
+    if (this.width % saved.width !== 0) return false;
+    const a = saved.buckets;
+    for (let i = 0; i < a.length; i += 3) this.add(a[i] * saved.width, a[i + 1], a[i + 2]);
+    return true;
   }
 }
 
@@ -104,5 +159,24 @@ export class SloBuckets {
   /** Memory held, bytes. */
   get bytes(): number {
     return this.fine.bytes + this.coarse.bytes;
+  }
+
+  /** Writes both rings' buckets in use (a few bytes per bucket: counts are varints). */
+  write(w: ByteWriter): void {
+    this.fine.write(w);
+    this.coarse.write(w);
+  }
+
+  /** Reads what {@link write} wrote, without applying it. */
+  static decode(r: ByteReader): SavedBuckets {
+    const fine = BucketRing.decode(r);
+    const coarse = BucketRing.decode(r);
+    return { fine, coarse };
+  }
+
+  /** Adds checkpointed counts (see {@link BucketRing.apply}); call on empty buckets. */
+  apply(saved: SavedBuckets): void {
+    this.fine.apply(saved.fine);
+    this.coarse.apply(saved.coarse);
   }
 }

@@ -8,20 +8,26 @@
  * which gives us the windows, the raw request bytes for forwarding, and size and in-flight
  * checks before a byte of an oversized message is buffered. The interop tests drive it with
  * the official grpc-js based OTLP exporters.
+ *
+ * Optional TLS (`tls`: h2 over TLS only, no HTTP/1 fallback; mTLS with `client_ca_file`) and
+ * bearer-token auth (`auth`), checked from the headers before a byte of the message is read.
  */
 import http2 from 'node:http2';
 import type { Logger } from 'pino';
-import { type Endpoint, formatEndpoint } from '../config/index.js';
+import type { TlsOptions } from 'node:tls';
+import { type Endpoint, type ReceiverAuthConfig, type ServerTlsConfig, formatEndpoint } from '../config/index.js';
 import { isFrictionError } from '../errors.js';
 import type { Component } from '../lifecycle/component.js';
 import type { RequestOutcome, SelfMetrics } from '../telemetry/metrics.js';
 import { InflatedTooLargeError, decompress, parseCompression } from './body.js';
 import type { BufferPool } from './buffer-pool.js';
 import type { ExportHandler } from './export-handler.js';
+import { AUTH_REFUSAL_MESSAGE, type BearerAuth, bearerAuthFrom } from './bearer-auth.js';
 import type { InflightBudget } from './inflight.js';
 import { closeBefore, listen } from './listen.js';
 import { GrpcCode, exportResponseProto, grpcMessage, statusProto } from './responses.js';
 import { GRPC_PATHS, type Signal } from './signals.js';
+import { loadServerTls } from './tls.js';
 
 /** Settings and collaborators of {@link GrpcReceiver}. */
 export interface GrpcReceiverOptions {
@@ -39,7 +45,15 @@ export interface GrpcReceiverOptions {
   retryAfterSeconds?: number;
   /** Longest a call may take to deliver its message; it holds in-flight bytes meanwhile. */
   receiveTimeoutMs?: number;
+  /** Server TLS; off while `cert_file` is empty. Files are read at start. */
+  tls?: ServerTlsConfig;
+  /** Bearer-token auth; off while `bearer_tokens_file` is empty. The file is read at start. */
+  auth?: ReceiverAuthConfig;
+  /** How often the token file is checked for changes (default 1000 ms). */
+  authPollMs?: number;
 }
+
+const WHAT = 'receivers.otlp.protocols.grpc';
 
 const ACCEPT_ENCODING = 'identity,deflate,gzip';
 const HEADER_BYTES = 5;
@@ -59,7 +73,9 @@ class Call {
 /** The OTLP/gRPC server. */
 export class GrpcReceiver implements Component {
   readonly name = 'otlp/grpc';
-  private readonly server: http2.Http2Server;
+  // Created at start, once the TLS files are read.
+  private server: http2.Http2Server | http2.Http2SecureServer | undefined;
+  private auth: BearerAuth | undefined;
   private readonly sessions = new Set<http2.ServerHttp2Session>();
   private bound: Endpoint | undefined;
   private draining = false;
@@ -69,13 +85,38 @@ export class GrpcReceiver implements Component {
   constructor(private readonly options: GrpcReceiverOptions) {
     this.retryAfter = options.retryAfterSeconds ?? 1;
     this.receiveTimeoutMs = options.receiveTimeoutMs ?? 60_000;
-    const window = Math.min(options.windowBytes, 2 ** 31 - 1);
-    this.server = http2.createServer({
-      settings: { initialWindowSize: window, maxConcurrentStreams: options.maxConcurrentStreams },
+  }
+
+  get address(): Endpoint | undefined {
+    return this.bound;
+  }
+
+  /** Reads the TLS and token files (FrictionError TLS_CONFIG / AUTH_CONFIG), then listens. */
+  async start(): Promise<void> {
+    const tls = loadServerTls(this.options.tls, WHAT);
+    const auth = bearerAuthFrom(this.options.auth?.bearer_tokens_file, WHAT, this.options.logger, this.options.authPollMs);
+    auth?.start();
+    this.auth = auth;
+    this.server = this.createServer(tls);
+    this.bound = await listen(this.server, this.options.endpoint, WHAT).catch((err: unknown) => {
+      auth?.stop();
+      throw err;
+    });
+  }
+
+  private createServer(tls: TlsOptions | undefined): http2.Http2Server | http2.Http2SecureServer {
+    const window = Math.min(this.options.windowBytes, 2 ** 31 - 1);
+    const options: http2.ServerOptions = {
+      settings: { initialWindowSize: window, maxConcurrentStreams: this.options.maxConcurrentStreams },
       // Session memory must cover a full window; the in-flight budget is the real bound.
       maxSessionMemory: Math.max(10, Math.ceil((window * 2) / (1024 * 1024))),
-    });
-    this.server.on('session', (session) => {
+    };
+    // gRPC needs HTTP/2: a TLS client that does not offer h2 (ALPN) is turned away.
+    const server = tls === undefined ? http2.createServer(options) : http2.createSecureServer({ ...options, ...tls, allowHTTP1: false });
+    if (tls !== undefined) {
+      (server as http2.Http2SecureServer).on('tlsClientError', (err) => this.options.logger.debug({ receiver: this.name, reason: err.message }, 'TLS handshake failed'));
+    }
+    server.on('session', (session: http2.ServerHttp2Session) => {
       this.sessions.add(session);
       session.once('close', () => this.sessions.delete(session));
       session.on('error', () => session.destroy());
@@ -89,19 +130,13 @@ export class GrpcReceiver implements Component {
       });
       if (this.draining) session.close();
     });
-    this.server.on('stream', (stream, headers) => this.onStream(stream, headers));
-  }
-
-  get address(): Endpoint | undefined {
-    return this.bound;
-  }
-
-  async start(): Promise<void> {
-    this.bound = await listen(this.server, this.options.endpoint, 'receivers.otlp.protocols.grpc');
+    server.on('stream', (stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders) => this.onStream(stream, headers));
+    return server;
   }
 
   async shutdown(deadline: number): Promise<boolean> {
-    if (this.draining || !this.server.listening) {
+    this.auth?.stop();
+    if (this.draining || this.server === undefined || !this.server.listening) {
       this.draining = true;
       return true;
     }
@@ -126,6 +161,10 @@ export class GrpcReceiver implements Component {
     }
     const signal = GRPC_PATHS[String(headers[':path'])];
     if (signal === undefined) return this.fail(stream, undefined, GrpcCode.UNIMPLEMENTED, `unknown method ${headers[':path']}`, 'not_found');
+    if (this.auth !== undefined) {
+      const verdict = this.auth.check(headers.authorization);
+      if (verdict !== 'ok') return this.fail(stream, signal, GrpcCode.UNAUTHENTICATED, AUTH_REFUSAL_MESSAGE[verdict], 'unauthenticated');
+    }
     const compression = parseCompression(headers['grpc-encoding'] as string | undefined);
     if (compression === undefined) {
       return this.fail(stream, signal, GrpcCode.UNIMPLEMENTED, `unsupported grpc-encoding ${headers['grpc-encoding']}`, 'unsupported_encoding');
@@ -173,7 +212,7 @@ export class GrpcReceiver implements Component {
       }
       this.options.metrics.received('grpc', signal, HEADER_BYTES + call.message.length);
       call.processing = true;
-      this.process(stream, signal, call, compression).finally(() => {
+      this.process(stream, signal, call, compression, headers).finally(() => {
         call.processing = false;
         release();
       });
@@ -219,7 +258,13 @@ export class GrpcReceiver implements Component {
     return null;
   }
 
-  private async process(stream: http2.ServerHttp2Stream, signal: Signal, call: Call, compression: 'identity' | 'gzip' | 'deflate'): Promise<void> {
+  private async process(
+    stream: http2.ServerHttp2Stream,
+    signal: Signal,
+    call: Call,
+    compression: 'identity' | 'gzip' | 'deflate',
+    headers: http2.IncomingHttpHeaders,
+  ): Promise<void> {
     const { handler, budget, maxMessageBytes, metrics } = this.options;
     let body = call.message as Buffer;
     if (call.compressed) {
@@ -238,11 +283,12 @@ export class GrpcReceiver implements Component {
       call.reserved += body.length;
     }
     try {
-      const outcome = await handler.handle('grpc', signal, body, 'protobuf');
+      const outcome = await handler.handle('grpc', signal, body, 'protobuf', headers);
       metrics.request('grpc', signal, outcome.rejected > 0 ? 'partial_success' : 'success');
       this.ok(stream, exportResponseProto(outcome));
     } catch (err) {
       if (isFrictionError(err, 'OTLP_DECODE')) return this.fail(stream, signal, GrpcCode.INVALID_ARGUMENT, err.message, 'invalid');
+      if (isFrictionError(err, 'BACKPRESSURE')) return this.fail(stream, signal, GrpcCode.UNAVAILABLE, err.message, 'backpressure', this.retryAfter);
       this.options.logger.error({ err, receiver: this.name, signal }, 'export failed');
       this.fail(stream, signal, GrpcCode.INTERNAL, 'internal error', 'internal_error');
     }

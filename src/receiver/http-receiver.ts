@@ -4,11 +4,14 @@
  *
  * Refusals follow the OTLP/HTTP specification: 400 (undecodable, google.rpc.Status body),
  * 405 (method), 413 (too large, also after decompression), 415 (content type or encoding),
- * 503 with Retry-After (backpressure or draining: retryable).
+ * 503 with Retry-After (backpressure or draining: retryable); with bearer auth on, 401 with
+ * `WWW-Authenticate: Bearer`, decided from the headers before the body is read. Optional TLS
+ * (`tls`, HTTPS; mTLS with `client_ca_file`).
  */
 import http from 'node:http';
+import https from 'node:https';
 import type { Logger } from 'pino';
-import { type Endpoint, formatEndpoint } from '../config/index.js';
+import { type Endpoint, type ReceiverAuthConfig, type ServerTlsConfig, formatEndpoint } from '../config/index.js';
 import { isFrictionError } from '../errors.js';
 import type { Component } from '../lifecycle/component.js';
 import type { OtlpEncoding } from '../otlp/decoder.js';
@@ -16,10 +19,12 @@ import type { RequestOutcome, SelfMetrics } from '../telemetry/metrics.js';
 import { type BodyCompression, InflatedTooLargeError, decompress, parseCompression } from './body.js';
 import type { BufferPool } from './buffer-pool.js';
 import type { ExportHandler } from './export-handler.js';
+import { AUTH_CHALLENGE, AUTH_REFUSAL_MESSAGE, type BearerAuth, bearerAuthFrom } from './bearer-auth.js';
 import type { InflightBudget } from './inflight.js';
 import { closeBefore, listen } from './listen.js';
 import { GrpcCode, exportResponseJson, exportResponseProto, statusJson, statusProto } from './responses.js';
 import { HTTP_PATHS, type Signal } from './signals.js';
+import { loadServerTls } from './tls.js';
 
 /** Settings and collaborators of {@link HttpReceiver}. */
 export interface HttpReceiverOptions {
@@ -34,7 +39,15 @@ export interface HttpReceiverOptions {
   logger: Logger;
   /** Seconds clients are told to wait when refused for backpressure. */
   retryAfterSeconds?: number;
+  /** Server TLS (HTTPS); off while `cert_file` is empty. Files are read at start. */
+  tls?: ServerTlsConfig;
+  /** Bearer-token auth; off while `bearer_tokens_file` is empty. The file is read at start. */
+  auth?: ReceiverAuthConfig;
+  /** How often the token file is checked for changes (default 1000 ms). */
+  authPollMs?: number;
 }
+
+const WHAT = 'receivers.otlp.protocols.http';
 
 const CONTENT_TYPES: Record<string, OtlpEncoding> = {
   'application/x-protobuf': 'protobuf',
@@ -51,8 +64,10 @@ function encodingOf(contentType: string | undefined): OtlpEncoding | undefined {
 // them) then report EPIPE/ECONNRESET instead of the answer. Past this many bytes we stop
 // reading, answer, and close.
 const DISCARD_LIMIT_BYTES = 64 * 1024 * 1024;
+// A client without a valid token gets less of our reading: past this, answer and close.
+const UNAUTHENTICATED_DISCARD_LIMIT_BYTES = 1024 * 1024;
 
-function discardBody(req: http.IncomingMessage, answer: (complete: boolean) => void): void {
+function discardBody(req: http.IncomingMessage, limit: number, answer: (complete: boolean) => void): void {
   if (req.complete) return answer(true);
   let discarded = 0;
   let answered = false;
@@ -60,7 +75,7 @@ function discardBody(req: http.IncomingMessage, answer: (complete: boolean) => v
   req.removeAllListeners('end');
   req.on('data', (chunk: Buffer) => {
     discarded += chunk.length;
-    if (discarded > DISCARD_LIMIT_BYTES && !answered) {
+    if (discarded > limit && !answered) {
       answered = true;
       req.pause();
       answer(false);
@@ -75,25 +90,31 @@ function discardBody(req: http.IncomingMessage, answer: (complete: boolean) => v
   req.resume();
 }
 
+/** Answers a refused request; `discardLimit` bounds how much of its body is read first. */
+type Refuse = (status: number, code: number, message: string, outcome: RequestOutcome, headers?: http.OutgoingHttpHeaders, discardLimit?: number) => void;
+
 /** State of one request while its body arrives. */
 interface Exchange {
   signal: Signal;
   encoding: OtlpEncoding;
   compression: BodyCompression;
   reserved: number;
+  /** The request's headers, for forwarding the configured passthrough headers. */
+  headers: http.IncomingHttpHeaders;
 }
 
 /** The OTLP/HTTP server. */
 export class HttpReceiver implements Component {
   readonly name = 'otlp/http';
-  private readonly server: http.Server;
+  // Created at start, once the TLS files are read.
+  private server: http.Server | https.Server | undefined;
+  private auth: BearerAuth | undefined;
   private bound: Endpoint | undefined;
   private draining = false;
   private readonly retryAfter: number;
 
   constructor(private readonly options: HttpReceiverOptions) {
     this.retryAfter = options.retryAfterSeconds ?? 1;
-    this.server = http.createServer({ keepAliveTimeout: 30_000, requestTimeout: 60_000 }, (req, res) => this.onRequest(req, res));
   }
 
   /** The bound address (after start). */
@@ -101,21 +122,36 @@ export class HttpReceiver implements Component {
     return this.bound;
   }
 
+  /** Reads the TLS and token files (FrictionError TLS_CONFIG / AUTH_CONFIG), then listens. */
   async start(): Promise<void> {
-    this.bound = await listen(this.server, this.options.endpoint, 'receivers.otlp.protocols.http');
+    const tls = loadServerTls(this.options.tls, WHAT);
+    const auth = bearerAuthFrom(this.options.auth?.bearer_tokens_file, WHAT, this.options.logger, this.options.authPollMs);
+    auth?.start();
+    this.auth = auth;
+    const settings: http.ServerOptions = { keepAliveTimeout: 30_000, requestTimeout: 60_000 };
+    const onRequest = (req: http.IncomingMessage, res: http.ServerResponse): void => this.onRequest(req, res);
+    const server = tls === undefined ? http.createServer(settings, onRequest) : https.createServer({ ...settings, ...tls }, onRequest);
+    if (tls !== undefined) server.on('tlsClientError', (err: Error) => this.options.logger.debug({ receiver: this.name, reason: err.message }, 'TLS handshake failed'));
+    this.server = server;
+    this.bound = await listen(server, this.options.endpoint, WHAT).catch((err: unknown) => {
+      auth?.stop();
+      throw err;
+    });
   }
 
   async shutdown(deadline: number): Promise<boolean> {
-    if (this.draining || !this.server.listening) {
+    this.auth?.stop();
+    const server = this.server;
+    if (this.draining || server === undefined || !server.listening) {
       this.draining = true;
       return true;
     }
     this.draining = true;
-    const closing = closeBefore(this.server, deadline, () => {
+    const closing = closeBefore(server, deadline, () => {
       this.options.logger.warn({ receiver: this.name }, 'shutdown deadline passed; closing open connections');
-      this.server.closeAllConnections();
+      server.closeAllConnections();
     });
-    this.server.closeIdleConnections();
+    server.closeIdleConnections();
     return closing;
   }
 
@@ -125,12 +161,18 @@ export class HttpReceiver implements Component {
     const signal = HTTP_PATHS[q < 0 ? url : url.slice(0, q)];
     const encoding = encodingOf(req.headers['content-type']);
     const answerAs = encoding ?? 'json';
-    const refuse = (status: number, code: number, message: string, outcome: RequestOutcome, headers: http.OutgoingHttpHeaders = {}): void => {
+    const refuse: Refuse = (status, code, message, outcome, headers = {}, discardLimit = DISCARD_LIMIT_BYTES) => {
       if (signal !== undefined) this.options.metrics.request('http', signal, outcome);
       const body = answerAs === 'json' ? statusJson(code, message) : statusProto(code, message);
-      discardBody(req, (complete) => this.send(res, status, answerAs, body, complete ? headers : { ...headers, connection: 'close' }));
+      discardBody(req, discardLimit, (complete) => this.send(res, status, answerAs, body, complete ? headers : { ...headers, connection: 'close' }));
     };
     if (signal === undefined) return refuse(404, GrpcCode.UNIMPLEMENTED, `unknown path ${url}; OTLP/HTTP serves /v1/traces, /v1/metrics, /v1/logs`, 'not_found');
+    if (this.auth !== undefined) {
+      const verdict = this.auth.check(req.headers.authorization);
+      if (verdict !== 'ok') {
+        return refuse(401, GrpcCode.UNAUTHENTICATED, AUTH_REFUSAL_MESSAGE[verdict], 'unauthenticated', { 'www-authenticate': AUTH_CHALLENGE[verdict] }, UNAUTHENTICATED_DISCARD_LIMIT_BYTES);
+      }
+    }
     if (req.method !== 'POST') return refuse(405, GrpcCode.UNIMPLEMENTED, `method ${req.method} not allowed; use POST`, 'method_not_allowed', { allow: 'POST' });
     if (encoding === undefined) {
       return refuse(415, GrpcCode.INVALID_ARGUMENT, `unsupported content type ${JSON.stringify(req.headers['content-type'] ?? '')}; use application/x-protobuf or application/json`, 'unsupported_media_type');
@@ -148,7 +190,7 @@ export class HttpReceiver implements Component {
     if (!this.options.budget.tryAcquire(declared)) {
       return refuse(503, GrpcCode.UNAVAILABLE, 'too much data in flight; retry later', 'backpressure', { 'retry-after': String(this.retryAfter) });
     }
-    const ex: Exchange = { signal, encoding, compression, reserved: declared };
+    const ex: Exchange = { signal, encoding, compression, reserved: declared, headers: req.headers };
     this.readBody(req, res, ex, refuse);
   }
 
@@ -156,7 +198,7 @@ export class HttpReceiver implements Component {
     req: http.IncomingMessage,
     res: http.ServerResponse,
     ex: Exchange,
-    refuse: (status: number, code: number, message: string, outcome: RequestOutcome, headers?: http.OutgoingHttpHeaders) => void,
+    refuse: Refuse,
   ): void {
     const { budget, buffers } = this.options;
     const max = this.options.maxBodyBytes;
@@ -217,9 +259,9 @@ export class HttpReceiver implements Component {
 
   private async process(raw: Buffer, ex: Exchange, res: http.ServerResponse): Promise<void> {
     const { metrics, handler, budget, maxBodyBytes } = this.options;
-    const fail = (status: number, code: number, message: string, outcome: RequestOutcome): void => {
+    const fail = (status: number, code: number, message: string, outcome: RequestOutcome, headers?: http.OutgoingHttpHeaders): void => {
       metrics.request('http', ex.signal, outcome);
-      this.send(res, status, ex.encoding, ex.encoding === 'json' ? statusJson(code, message) : statusProto(code, message));
+      this.send(res, status, ex.encoding, ex.encoding === 'json' ? statusJson(code, message) : statusProto(code, message), headers);
     };
     let body: Buffer;
     try {
@@ -234,11 +276,12 @@ export class HttpReceiver implements Component {
       ex.reserved += body.length;
     }
     try {
-      const outcome = await handler.handle('http', ex.signal, body, ex.encoding);
+      const outcome = await handler.handle('http', ex.signal, body, ex.encoding, ex.headers);
       metrics.request('http', ex.signal, outcome.rejected > 0 ? 'partial_success' : 'success');
       this.send(res, 200, ex.encoding, ex.encoding === 'json' ? exportResponseJson(ex.signal, outcome) : exportResponseProto(outcome));
     } catch (err) {
       if (isFrictionError(err, 'OTLP_DECODE')) return fail(400, GrpcCode.INVALID_ARGUMENT, err.message, 'invalid');
+      if (isFrictionError(err, 'BACKPRESSURE')) return fail(503, GrpcCode.UNAVAILABLE, err.message, 'backpressure', { 'retry-after': String(this.retryAfter) });
       this.options.logger.error({ err, receiver: this.name, signal: ex.signal }, 'export failed');
       fail(500, GrpcCode.INTERNAL, 'internal error', 'internal_error');
     }

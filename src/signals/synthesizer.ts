@@ -11,9 +11,16 @@
  *   one long signal.
  *
  * Pure: time comes with each call; ids come from an injected generator.
+ *
+ * Across a restart, firing signals come back from the signal history ({@link restore}); the
+ * checkpoint ({@link checkpoint}) adds what the history does not record: how many clean closes
+ * a signal has had towards resolving, its latest evidence, and the starts that make a
+ * fingerprint flap. So a restart neither postpones nor hastens a resolution.
  */
 import { randomUUID } from 'node:crypto';
 import type { ServiceConfig, SignalsConfig } from '../config/index.js';
+import { ByteReader, ByteWriter } from '../detect/checkpoint-codec.js';
+import type { Checkpointable } from '../state/checkpoints.js';
 import type { Finding } from '../detect/detector.js';
 import { narrate } from './narrative.js';
 import { priorityInputs, priorityOf } from './priority.js';
@@ -41,6 +48,17 @@ interface Active {
 
 // Flapping signals need this many times `resolve_after` clean closes to resolve.
 const FLAP_HOLD_FACTOR = 3;
+// Bump when the checkpoint layout changes: older payloads are then ignored, not misread.
+const FORMAT = 1;
+
+/** A firing signal's state as checkpointed. */
+interface SavedActive {
+  signal: FrictionSignal;
+  source: FindingSource;
+  sequence: number;
+  clean: number;
+  lastSent: number;
+}
 
 /** Keeps the signals' lifecycle. */
 export class Synthesizer {
@@ -48,6 +66,19 @@ export class Synthesizer {
   private readonly starts = new Map<string, number[]>();
   private readonly maxWeight: number;
   private readonly newId: () => string;
+  // Checkpointed signals waiting for the history's restore (whichever comes first), by fingerprint.
+  private resumed = new Map<string, SavedActive>();
+  private lastNow = Number.NEGATIVE_INFINITY;
+
+  /**
+   * The synthesizer's part of the checkpoints (a separate object: {@link restore} already
+   * names the history's restore).
+   */
+  readonly checkpoint: Checkpointable = {
+    checkpointName: 'synthesizer',
+    snapshot: () => this.snapshot(),
+    restore: (data) => this.resume(data),
+  };
 
   constructor(private readonly options: SynthesizerOptions) {
     this.maxWeight = Math.max(0, ...Object.values(options.outcomes).map((o) => o.weight));
@@ -59,6 +90,9 @@ export class Synthesizer {
    * traffic share used for blast radius. Returns the transitions to deliver, in order.
    */
   observe(source: FindingSource, findings: readonly Finding[], now: number, share: (service: string, operation: string) => number = () => Number.NaN): SignalTransition[] {
+    // From the first close on, the state here is newer than any checkpoint.
+    this.resumed.clear();
+    this.lastNow = now;
     const out: SignalTransition[] = [];
     const seen = new Set<string>();
     // One signal per fingerprint: if several findings share one, keep the most severe.
@@ -110,9 +144,51 @@ export class Synthesizer {
   restore(open: readonly { signal: FrictionSignal; sequence: number }[]): void {
     for (const { signal, sequence } of open) {
       if (this.active.has(signal.fingerprint)) continue;
-      const source: FindingSource = signal.kind === 'metric_threshold' || signal.kind === 'metric_anomaly' ? 'metrics' : 'spans';
-      this.active.set(signal.fingerprint, { signal, source, sequence, clean: 0, lastSent: Date.parse(signal.updatedAt) });
+      // Findings on metric series name their metric; span findings (metric_anomaly's span
+      // signals included) do not. The kind alone would leave a span anomaly waiting for metric
+      // closes to resolve it, forever when no metrics come in.
+      const source: FindingSource = signal.metric !== '' ? 'metrics' : 'spans';
+      const a: Active = { signal, source, sequence, clean: 0, lastSent: Date.parse(signal.updatedAt) };
+      this.active.set(signal.fingerprint, a);
+      this.applyResumed(a);
     }
+  }
+
+  private snapshot(): Buffer {
+    const horizon = this.lastNow - this.options.signals.flap_windows * this.options.windowMs;
+    const active: SavedActive[] = [...this.active.values()].map(({ signal, source, sequence, clean, lastSent }) => ({ signal, source, sequence, clean, lastSent }));
+    const starts: [string, number[]][] = [];
+    for (const [fp, times] of this.starts) {
+      const recent = times.filter((t) => t > horizon);
+      if (recent.length > 0) starts.push([fp, recent]);
+    }
+    const w = new ByteWriter(FORMAT);
+    w.str(JSON.stringify({ active, starts }));
+    return w.done();
+  }
+
+  /**
+   * Takes a checkpoint back. Signals count only if the history says they are still firing, at
+   * the same step (same id and sequence): the history is written at every transition and wins
+   * over a checkpoint that may be older.
+   */
+  private resume(data: Buffer): void {
+    const r = new ByteReader(data, FORMAT);
+    const saved = parseSaved(r.str());
+    r.end();
+    for (const [fp, times] of saved.starts) this.starts.set(fp, [...new Set([...(this.starts.get(fp) ?? []), ...times])].sort((x, y) => x - y));
+    for (const s of saved.active) this.resumed.set(s.signal.fingerprint, s);
+    for (const a of this.active.values()) this.applyResumed(a);
+  }
+
+  private applyResumed(a: Active): void {
+    const s = this.resumed.get(a.signal.fingerprint);
+    if (s === undefined || s.signal.id !== a.signal.id || s.sequence !== a.sequence) return;
+    this.resumed.delete(a.signal.fingerprint);
+    a.signal = s.signal;
+    a.source = s.source;
+    a.clean = s.clean;
+    a.lastSent = s.lastSent;
   }
 
   /** Firing signals, highest priority first. */
@@ -162,6 +238,25 @@ export class Synthesizer {
     const horizon = now - this.options.signals.flap_windows * this.options.windowMs;
     return (this.starts.get(fp) ?? []).filter((t) => t > horizon).length >= this.options.signals.flap_threshold;
   }
+}
+
+/** The checkpoint's JSON, checked for shape: a damaged one must throw, not half-apply. */
+function parseSaved(json: string): { active: SavedActive[]; starts: [string, number[]][] } {
+  const v = JSON.parse(json) as { active?: unknown; starts?: unknown };
+  const num = (x: unknown): x is number => typeof x === 'number' && Number.isFinite(x);
+  const active = v.active;
+  const starts = v.starts;
+  if (!Array.isArray(active) || !Array.isArray(starts)) throw new Error('synthesizer checkpoint has the wrong shape');
+  for (const a of active as Partial<SavedActive>[]) {
+    const sig = a?.signal;
+    if (!((a?.source === 'spans' || a?.source === 'metrics') && num(a?.sequence) && num(a?.clean) && num(a?.lastSent) && typeof sig === 'object' && sig !== null && typeof sig.id === 'string' && typeof sig.fingerprint === 'string')) {
+      throw new Error('synthesizer checkpoint has a malformed signal');
+    }
+  }
+  for (const e of starts as unknown[]) {
+    if (!(Array.isArray(e) && typeof e[0] === 'string' && Array.isArray(e[1]) && (e[1] as unknown[]).every(num))) throw new Error('synthesizer checkpoint has malformed starts');
+  }
+  return { active: active as SavedActive[], starts: starts as [string, number[]][] };
 }
 
 const SEVERITY_RANK = { critical: 0, warning: 1, info: 2 } as const;

@@ -23,7 +23,9 @@ export type RequestOutcome =
   | 'shutting_down'
   | 'canceled'
   | 'timeout'
-  | 'internal_error';
+  | 'internal_error'
+  /** No valid bearer token (receivers with auth.bearer_tokens_file). */
+  | 'unauthenticated';
 
 const ITEM_METRIC: Record<Signal, string> = { traces: 'spans', metrics: 'metric_points', logs: 'log_records' };
 

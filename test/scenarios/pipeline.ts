@@ -2,17 +2,20 @@
  * The pipeline from the aggregator on — the real Aggregator, detectors, Synthesizer and
  * DetectionStage — on a hand-moved clock, fed with span batches as the decoder fills them
  * (interner ids included). Scenario and quiet tests drive it with simulated traffic: hours of
- * windows in seconds, deterministic.
+ * windows in seconds, deterministic. {@link SimulatedPipeline.restart} stops the process and
+ * starts a new one from its checkpoints, with the traffic going on as if nothing happened.
  */
 import { Aggregator } from '../../src/aggregate/aggregator.js';
 import { ManualClock } from '../../src/aggregate/clock.js';
 import { createSketchFactory } from '../../src/aggregate/sketches.js';
 import { type FrictionConfig, defaultConfig } from '../../src/config/index.js';
+import type { Detector } from '../../src/detect/detector.js';
 import { createDetectors } from '../../src/detect/registry.js';
 import { PointBatch, SpanBatch } from '../../src/otlp/batch.js';
 import { DetectionStage } from '../../src/signals/detection-stage.js';
 import type { SignalTransition } from '../../src/signals/signal.js';
 import { Synthesizer } from '../../src/signals/synthesizer.js';
+import { type Checkpointable, isCheckpointable } from '../../src/state/checkpoints.js';
 import { createLogger } from '../../src/telemetry/logger.js';
 import { mulberry32 } from '../support/generate.js';
 import { type SimSpan, encodeTraceRequest } from './otlp-encode.js';
@@ -40,12 +43,36 @@ export interface Condition {
 
 export const T0 = Date.UTC(2026, 10, 25, 0, 0, 0);
 
+/** Moves checkpoints from the stopped process's parts to the new one's (by default in memory). */
+export type CheckpointTransfer = (from: readonly Checkpointable[], to: readonly Checkpointable[], now: number) => void;
+
+/** Where {@link SimulatedPipeline.run} restarts the process. */
+export interface RestartAt {
+  /** Restart once this many of the run's windows have closed… */
+  afterWindows: number;
+  /**
+   * …plus this many one-second steps into the next window (default 0: right after the close,
+   * before the next window has any span, so nothing is lost and the run must match an
+   * uninterrupted one; more cuts that window, whose spans so far die with the old process).
+   */
+  steps?: number;
+  transfer?: CheckpointTransfer;
+}
+
+/** Snapshot → restore, part by part, as if saved at `now`. */
+export const directTransfer: CheckpointTransfer = (from, to, now) => {
+  for (const part of to) {
+    const old = from.find((p) => p.checkpointName === part.checkpointName);
+    if (old !== undefined) part.restore(old.snapshot(), now);
+  }
+};
+
 /** A pipeline under test; `transitions` collects every signal change. */
 export class SimulatedPipeline {
   readonly clock = new ManualClock(T0);
   readonly config: FrictionConfig;
-  readonly aggregator: Aggregator;
   readonly transitions: SignalTransition[] = [];
+  private process!: { aggregator: Aggregator; detectors: Detector[]; synthesizer: Synthesizer };
   private readonly rng: () => number;
   private readonly ids = new Map<string, number>();
   private readonly batch = new SpanBatch();
@@ -58,13 +85,54 @@ export class SimulatedPipeline {
     edit(c);
     this.config = c;
     this.rng = mulberry32(seed);
+    this.start();
+  }
+
+  /** The running process's aggregator. */
+  get aggregator(): Aggregator {
+    return this.process.aggregator;
+  }
+
+  /** What the running process checkpoints: its stateful detectors and the synthesizer. */
+  checkpointParts(): Checkpointable[] {
+    return [...this.process.detectors.filter(isCheckpointable), this.process.synthesizer.checkpoint];
+  }
+
+  // Builds the process from the aggregator on, as main.ts does.
+  private start(): void {
+    const c = this.config;
     const logger = createLogger('silent');
     const synthesizer = new Synthesizer({ signals: c.signals, outcomes: c.outcomes, services: c.services, windowMs: c.aggregation.window });
     const collect = { append: (t: readonly SignalTransition[]) => void this.transitions.push(...t) };
-    const detection = new DetectionStage(createDetectors(c), synthesizer, collect, logger);
+    const detectors = createDetectors(c);
+    const detection = new DetectionStage(detectors, synthesizer, collect, logger);
     const a = c.aggregation;
     const sketches = createSketchFactory(a.sketch.type, { compression: a.sketch.compression, relativeAccuracy: a.sketch.relative_accuracy });
-    this.aggregator = new Aggregator({ config: a, sketches, clock: this.clock, logger, listener: detection });
+    const aggregator = new Aggregator({ config: a, sketches, clock: this.clock, logger, listener: detection });
+    this.process = { aggregator, detectors, synthesizer };
+  }
+
+  /**
+   * Stops the process now and starts a new one at once, on the same clock, as main.ts does: the
+   * new synthesizer continues the signals the history lists as firing, then the checkpoints are
+   * restored (`transfer` moves them: in memory by default, or through a real CheckpointStore).
+   * What the old aggregator held of the open window dies with it, as in a real stop.
+   */
+  restart(transfer: CheckpointTransfer = directTransfer): void {
+    const from = this.checkpointParts();
+    this.start();
+    this.process.synthesizer.restore(this.openSignals());
+    transfer(from, this.checkpointParts(), this.clock.now());
+  }
+
+  /** What the signal history would list as firing: each signal's last transition, unless resolved. */
+  openSignals(): { signal: SignalTransition['signal']; sequence: number }[] {
+    const last = new Map<string, SignalTransition>();
+    for (const t of this.transitions) last.set(t.signal.id, t);
+    return [...last.values()]
+      .filter((t) => t.transition !== 'resolved')
+      // The history stores signals as JSON.
+      .map((t) => ({ signal: JSON.parse(JSON.stringify(t.signal)) as SignalTransition['signal'], sequence: t.sequence }));
   }
 
   private id(s: string): number {
@@ -85,16 +153,21 @@ export class SimulatedPipeline {
   /**
    * Simulates `windows` windows of traffic, one batch per operation per second of each window,
    * `condition(op, window)` applying incidents. Rates follow `shape(windowIndex)` (diurnal
-   * curves); one span in 500 is 3–30× slower (a cold cache, a GC pause).
+   * curves); one span in 500 is 3–30× slower (a cold cache, a GC pause). `restarts` stop the
+   * process on the way (see {@link restart}) while the traffic goes on.
    */
-  run(ops: readonly Operation[], windows: number, condition: (op: Operation, w: number) => Condition | undefined = () => undefined, shape: (w: number) => number = () => 1): void {
+  run(ops: readonly Operation[], windows: number, condition: (op: Operation, w: number) => Condition | undefined = () => undefined, shape: (w: number) => number = () => 1, restarts: readonly RestartAt[] = []): void {
     const W = this.config.aggregation.window;
     const steps = Math.max(1, Math.round(W / 1000));
     const stepMs = W / steps;
+    // Each step moves the clock first, so the tick of a window's last step is the one closing it.
+    const stops = new Map(restarts.map((r) => [r.afterWindows * steps - 1 + (r.steps ?? 0), r]));
     for (let w = 0; w < windows; w++) {
       for (let k = 0; k < steps; k++) {
         this.clock.advance(stepMs);
         this.aggregator.tick();
+        const stop = stops.get(w * steps + k);
+        if (stop !== undefined) this.restart(stop.transfer);
         for (const op of ops) {
           const c = condition(op, w) ?? {};
           const n = this.count((op.rate * stepMs * (c.rateFactor ?? 1) * shape(w)) / 1000);
