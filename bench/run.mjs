@@ -207,6 +207,7 @@ const AB_SECTIONS = {
     variants: [
       { name: 'no forward', yaml: '' },
       { name: 'forward', yaml: 'forward:\n  traces: { endpoint: "http://127.0.0.1:{{UPSTREAM_PORT}}" }\n' },
+      { name: 'forward, no gzip', yaml: 'forward:\n  traces: { endpoint: "http://127.0.0.1:{{UPSTREAM_PORT}}", compression: none }\n' },
     ],
   },
   connections: {

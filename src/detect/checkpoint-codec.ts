@@ -7,6 +7,7 @@
  */
 import os from 'node:os';
 import { CheckpointVersionError } from '../state/checkpoints.js';
+import { copyBytes } from '../receiver/buffer-pool.js';
 
 // Float64Arrays are in the platform's byte order; payloads are little-endian.
 const NATIVE_LE = os.endianness() === 'LE';
@@ -92,7 +93,7 @@ export class ByteWriter {
 
   /** The payload, copied to its exact length. */
   done(): Buffer {
-    return Buffer.from(this.buf.subarray(0, this.pos));
+    return copyBytes(this.buf.subarray(0, this.pos));
   }
 }
 

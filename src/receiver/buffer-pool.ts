@@ -58,3 +58,14 @@ function sizeClass(size: number): number {
   while (c < size) c *= 2;
   return c;
 }
+
+/**
+ * A copy of `bytes` that owns its memory. Not `Buffer.from(bytes)`: on Node 20 that copies a
+ * large buffer element by element, and so does `Uint8Array#set` (0.5 ms for 219 KiB against
+ * 0.02 ms for `Buffer#copy`, a memcpy).
+ */
+export function copyBytes(bytes: Buffer): Buffer {
+  const copy = Buffer.allocUnsafe(bytes.length);
+  bytes.copy(copy);
+  return copy;
+}

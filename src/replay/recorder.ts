@@ -10,6 +10,7 @@ import type { Logger } from 'pino';
 import type { OtlpEncoding } from '../otlp/decoder.js';
 import type { Signal } from '../receiver/signals.js';
 import { FRAME_HEADER, frameHeader } from './recording.js';
+import { copyBytes } from '../receiver/buffer-pool.js';
 
 const FILES_PER_BUDGET = 8;
 // Bytes waiting in the write stream past which requests are skipped (counted), not queued.
@@ -57,7 +58,7 @@ export class RequestRecorder {
     const s = this.stream as WriteStream;
     s.write(frameHeader(signal, encoding, this.now(), body.length));
     // The receiver reuses its buffers once the request is answered: write a copy.
-    s.write(Buffer.from(body));
+    s.write(copyBytes(body));
     this.fileBytes += FRAME_HEADER + body.length;
     (this.files.at(-1) as { size: number }).size += FRAME_HEADER + body.length;
     this.recorded++;
