@@ -15,8 +15,10 @@ export function ensureDebianBinary(pkg: string, binary: string): string {
   const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
   const sudo = process.getuid?.() === 0 ? [] : ['sudo', '-n'];
   const run = (args: string[]) => execFileSync(sudo[0] ?? args[0], sudo.length > 0 ? [...sudo.slice(1), ...args] : args.slice(1), { env, stdio: 'inherit', timeout: 600_000 });
-  run(['apt-get', 'update', '-qq']);
-  run(['apt-get', 'install', '-y', '-qq', '--no-install-recommends', pkg]);
+  // Another apt-get (a second test, a developer's shell) may hold the dpkg lock: wait for it.
+  const lock = ['-o', 'DPkg::Lock::Timeout=600'];
+  run(['apt-get', ...lock, 'update', '-qq']);
+  run(['apt-get', ...lock, 'install', '-y', '-qq', '--no-install-recommends', pkg]);
   if (!existsSync(binary)) throw new Error(`apt-get installed ${pkg} but ${binary} is missing`);
   return binary;
 }
