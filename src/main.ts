@@ -11,6 +11,9 @@ import { seriesApi } from './admin/series-api.js';
 import { signalsApi } from './admin/signals-api.js';
 import { deliveriesApi, retryDeliveriesAction } from './admin/deliveries-api.js';
 import { statsApi } from './admin/stats-api.js';
+import { loadDashboardAssets } from './admin/dashboard-assets.js';
+import { overviewApi } from './admin/overview-api.js';
+import { BurnRateDetector } from './detect/burn-rate.js';
 import { DeliveryWorker } from './sinks/delivery-worker.js';
 import type { SignalSink } from './sinks/sink.js';
 import { StateStore } from './state/state-store.js';
@@ -67,6 +70,8 @@ export interface StartOptions {
 export async function startSidecar(config: FrictionConfig, options: StartOptions = {}): Promise<Sidecar> {
   const logger = options.logger ?? createLogger(config.log.level);
   const health = new HealthState();
+  // Read before anything opens files or sockets, so a broken install fails with nothing to undo.
+  const dashboard = config.admin.dashboard.enabled ? loadDashboardAssets() : undefined;
   const budget = new InflightBudget(config.limits.max_inflight_bytes_mib * MIB);
   const metrics = new SelfMetrics({ version: VERSION });
   metrics.setInflightLimit(budget.limitBytes);
@@ -151,7 +156,13 @@ export async function startSidecar(config: FrictionConfig, options: StartOptions
       '/api/v1/signals': signalsApi(synthesizer, state.history),
       '/api/v1/stats': statsApi(state.history),
       '/api/v1/deliveries': deliveriesApi(state.outbox, sinkNames),
+      '/api/v1/overview': overviewApi({
+        spans: aggregator.spans, live: synthesizer, archive: state.history, stats: state.history, services: config.services,
+        slos: detectors.find((d) => d instanceof BurnRateDetector) ?? { status: () => [] },
+        traceUrl: config.admin.dashboard.trace_url,
+      }),
     },
+    assets: dashboard,
     actions: { '/api/v1/deliveries/retry': retryDeliveriesAction(state.outbox, sinkNames) },
     token: config.admin.token,
   });

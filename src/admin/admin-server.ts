@@ -1,6 +1,7 @@
 /**
- * The admin HTTP server: liveness, readiness and Prometheus metrics. Kept apart from the
- * receivers so probes and scrapes still answer while the receivers are saturated or draining.
+ * The admin HTTP server: liveness, readiness, Prometheus metrics, the JSON API and the
+ * dashboard's static files. Kept apart from the receivers so probes and scrapes still answer
+ * while the receivers are saturated or draining.
  */
 import { timingSafeEqual } from 'node:crypto';
 import http from 'node:http';
@@ -30,6 +31,15 @@ export type AdminRoute = (query: URLSearchParams) => AdminResponse;
  */
 export type AdminAction = (body: unknown, query: URLSearchParams) => AdminResponse;
 
+/** A file served as is (the dashboard page and its scripts), held in memory. */
+export interface StaticAsset {
+  /** `content-type` header. */
+  type: string;
+  body: Buffer;
+  /** Extra response headers (the page's Content-Security-Policy). */
+  headers?: Readonly<Record<string, string>>;
+}
+
 // Mutating calls carry small JSON documents (a sink name, a list of ids).
 const MAX_ACTION_BODY = 64 * 1024;
 
@@ -45,6 +55,8 @@ export interface AdminServerOptions {
   actions?: Readonly<Record<string, AdminAction>>;
   /** Bearer token POST routes require; empty = none. */
   token?: string;
+  /** Static files by exact path (`/` for the dashboard page); read like the API, no token. */
+  assets?: Readonly<Record<string, StaticAsset>>;
 }
 
 /** Serves /healthz, /readyz, /metrics and the JSON API routes it is given. */
@@ -138,8 +150,15 @@ export class AdminServer implements Component {
           const answer = route(url.searchParams);
           return json(res, answer.status, answer.body, req.method === 'HEAD');
         }
+        const asset = this.options.assets?.[path];
+        if (asset !== undefined) {
+          res.writeHead(200, { ...asset.headers, 'content-type': asset.type, 'content-length': asset.body.length, 'cache-control': 'no-cache', 'x-content-type-options': 'nosniff' });
+          res.end(req.method === 'HEAD' ? undefined : asset.body);
+          return;
+        }
+        const known = ['/healthz', '/readyz', '/metrics', ...(this.options.assets?.['/'] ? ['/'] : []), ...Object.keys(this.options.routes ?? {})];
         res.writeHead(404, { 'content-type': 'text/plain' });
-        res.end(`not found; try ${['/healthz', '/readyz', '/metrics', ...Object.keys(this.options.routes ?? {})].join(', ')}\n`);
+        res.end(`not found; try ${known.join(', ')}\n`);
       }
     }
   }
@@ -181,6 +200,6 @@ async function readJson(req: http.IncomingMessage): Promise<{ ok: true; value: u
 
 function json(res: http.ServerResponse, status: number, body: unknown, headOnly = false): void {
   const text = JSON.stringify(body);
-  res.writeHead(status, { 'content-type': 'application/json', 'cache-control': 'no-store' });
+  res.writeHead(status, { 'content-type': 'application/json', 'cache-control': 'no-store', 'x-content-type-options': 'nosniff' });
   res.end(headOnly ? undefined : text);
 }

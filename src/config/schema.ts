@@ -64,6 +64,12 @@ export interface FrictionConfig {
     token: string;
     /** How people reach the admin server (links in alerts); empty = from `endpoint`. */
     external_url: string;
+    /** The page at `GET /`. */
+    dashboard: {
+      enabled: boolean;
+      /** Link for exemplar trace ids, `{trace_id}` replaced (a Jaeger or Tempo URL); empty = ids as text. */
+      trace_url: string;
+    };
   };
   limits: { max_inflight_bytes_mib: number };
   aggregation: AggregationConfig;
@@ -132,6 +138,17 @@ const root = s.object(
       endpoint: s.endpoint({ default: 'localhost:13133' }),
       token: s.string({ default: '' }),
       external_url: s.url({ default: '', schemes: ['http:', 'https:'], optional: true }),
+      dashboard: s.object(
+        {
+          enabled: s.boolean({ default: true }),
+          trace_url: s.url({ default: '', schemes: ['http:', 'https:'], optional: true }),
+        },
+        {
+          check(d, issue, path) {
+            if (d.trace_url !== '' && !d.trace_url.includes('{trace_id}')) issue(s.join(path, 'trace_url'), `must contain {trace_id} where the trace id goes, got "${d.trace_url}"`);
+          },
+        },
+      ),
     }),
     limits: s.object({ max_inflight_bytes_mib: s.number({ default: 256, greaterThan: 0 }) }),
     aggregation: aggregationSpec,

@@ -24,6 +24,38 @@ const FORMAT = 1;
 
 const SEVERITY_RANK: Record<Severity, number> = { critical: 0, warning: 1, info: 2 };
 
+/** One burn-rate rule of an SLO as it stands: both windows' burn rates (null without events). */
+export interface BurnRateStatus {
+  long: string;
+  short: string;
+  factor: number;
+  severity: Severity;
+  longRate: number | null;
+  shortRate: number | null;
+  /** Both windows burn at or above `factor`. */
+  firing: boolean;
+}
+
+/** An SLO's budget and burn rates at the last window close: what the dashboard's cards show. */
+export interface SloStatus {
+  name: string;
+  service: string;
+  /** Operation glob; `*` = the whole service. */
+  operation: string;
+  objective: number;
+  sli: string;
+  period: string;
+  /** Share of the period's error budget left (1 = untouched, 0 = spent; never below 0). */
+  budgetRemaining: number;
+  /** Share of the budget spent; above 1 when overspent. */
+  budgetConsumed: number;
+  periodEvents: number;
+  periodBad: number;
+  rules: BurnRateStatus[];
+  /** When these numbers were computed (the last close), ms; 0 before the first close. */
+  at: number;
+}
+
 interface SloState {
   slo: SloConfig;
   operation: RegExp;
@@ -39,6 +71,8 @@ export class BurnRateDetector implements Detector, Checkpointable {
   private readonly states: SloState[];
   // Which SLOs a series feeds; series objects are stable while they live.
   private readonly matches = new WeakMap<object, SloState[]>();
+  // The last close's time: status() reports what the detector judged, not a moment between closes.
+  private lastNow = 0;
 
   constructor(slos: readonly SloConfig[], private readonly rules: readonly BurnRateWindowConfig[], windowMs: number) {
     const shortest = Math.min(...rules.map((r) => r.short));
@@ -58,6 +92,7 @@ export class BurnRateDetector implements Detector, Checkpointable {
 
   onSpanWindows(windows: readonly ClosedSpanWindow[], now: number): Finding[] {
     if (this.states.length === 0) return [];
+    this.lastNow = now;
     for (const w of windows) {
       if (w.count === 0) continue;
       for (const state of this.statesOf(w.series)) {
@@ -72,6 +107,33 @@ export class BurnRateDetector implements Detector, Checkpointable {
       if (f !== undefined) findings.push(f);
     }
     return findings;
+  }
+
+  /** Every SLO's budget and burn rates as of the last close (read-only; for the dashboard). */
+  status(): SloStatus[] {
+    const now = this.lastNow;
+    return this.states.map((state) => {
+      const { slo } = state;
+      const { consumed, total, bad } = this.budgetOf(state, now);
+      return {
+        name: slo.name,
+        service: slo.service,
+        operation: slo.operation,
+        objective: slo.objective,
+        sli: sliLabel(slo),
+        period: formatDuration(slo.period),
+        budgetRemaining: round(Math.max(0, 1 - consumed)),
+        budgetConsumed: round(consumed),
+        periodEvents: total,
+        periodBad: bad,
+        rules: this.rules.map((rule) => {
+          const long = this.burn(state, now, rule.long);
+          const short = this.burn(state, now, rule.short);
+          return { long: formatDuration(rule.long), short: formatDuration(rule.short), factor: rule.factor, severity: rule.severity, longRate: finiteOrNull(long), shortRate: finiteOrNull(short), firing: long >= rule.factor && short >= rule.factor };
+        }),
+        at: now,
+      };
+    });
   }
 
   snapshot(): Buffer {
@@ -112,25 +174,24 @@ export class BurnRateDetector implements Detector, Checkpointable {
 
   /** The finding for one SLO at `now`, or undefined when no rule fires. */
   private evaluate(state: SloState, now: number): Finding | undefined {
-    const { buckets, budget, slo } = state;
+    const { slo } = state;
     const rates: Record<string, number | null> = {};
     let fired: BurnRateWindowConfig | undefined;
     let magnitude = 0;
     for (const rule of this.rules) {
-      const long = buckets.badRatio(now, rule.long) / budget;
-      const short = buckets.badRatio(now, rule.short) / budget;
-      rates[formatDuration(rule.long)] = Number.isFinite(long) ? round(long) : null;
-      rates[formatDuration(rule.short)] = Number.isFinite(short) ? round(short) : null;
+      const long = this.burn(state, now, rule.long);
+      const short = this.burn(state, now, rule.short);
+      rates[formatDuration(rule.long)] = finiteOrNull(long);
+      rates[formatDuration(rule.short)] = finiteOrNull(short);
       if (long >= rule.factor && short >= rule.factor) {
         if (fired === undefined || SEVERITY_RANK[rule.severity] < SEVERITY_RANK[fired.severity]) fired = rule;
         magnitude = Math.max(magnitude, Math.min(long, short));
       }
     }
     if (fired === undefined) return undefined;
-    const [total, bad] = buckets.periodCounts(now);
-    const consumed = total > 0 ? bad / (total * budget) : 0;
+    const { consumed, total, bad } = this.budgetOf(state, now);
     // Projected from the firing rule's long-window burn: the budget left, spent at that pace.
-    const pace = buckets.badRatio(now, fired.long) / budget;
+    const pace = this.burn(state, now, fired.long);
     const exhaustsInMs = consumed >= 1 ? 0 : pace > 0 ? ((1 - consumed) * slo.period) / pace : Number.POSITIVE_INFINITY;
     return {
       kind: this.kind,
@@ -143,7 +204,7 @@ export class BurnRateDetector implements Detector, Checkpointable {
       magnitude: round(magnitude),
       evidence: {
         objective: slo.objective,
-        sli: slo.sli.kind === 'latency' ? `latency ≤ ${slo.sli.threshold_ms} ms` : 'availability',
+        sli: sliLabel(slo),
         period: formatDuration(slo.period),
         rule: { long: formatDuration(fired.long), short: formatDuration(fired.short), factor: fired.factor },
         burnRates: rates,
@@ -156,6 +217,25 @@ export class BurnRateDetector implements Detector, Checkpointable {
       exemplars: [],
     };
   }
+
+  /** How fast the budget burns over [now − span, now): bad ratio / budget; NaN without events. */
+  private burn(state: SloState, now: number, span: number): number {
+    return state.buckets.badRatio(now, span) / state.budget;
+  }
+
+  /** The period's counts and the share of the budget they spent. */
+  private budgetOf(state: SloState, now: number): { consumed: number; total: number; bad: number } {
+    const [total, bad] = state.buckets.periodCounts(now);
+    return { consumed: total > 0 ? bad / (total * state.budget) : 0, total, bad };
+  }
+}
+
+function sliLabel(slo: SloConfig): string {
+  return slo.sli.kind === 'latency' ? `latency ≤ ${slo.sli.threshold_ms} ms` : 'availability';
+}
+
+function finiteOrNull(x: number): number | null {
+  return Number.isFinite(x) ? round(x) : null;
 }
 
 /** What an SLO's buckets count: events of which series, and which of them are bad. */

@@ -37,7 +37,7 @@ const DEFAULTS: FrictionConfig = {
       },
     },
   },
-  admin: { endpoint: { host: 'localhost', port: 13133 }, token: '', external_url: '' },
+  admin: { endpoint: { host: 'localhost', port: 13133 }, token: '', external_url: '', dashboard: { enabled: true, trace_url: '' } },
   limits: { max_inflight_bytes_mib: 256 },
   aggregation: {
     window: 10_000,
@@ -132,7 +132,7 @@ describe('defaults', () => {
           },
         },
       },
-      admin: { endpoint: { host: '', port: 13134 }, token: '', external_url: '' },
+      admin: { endpoint: { host: '', port: 13134 }, token: '', external_url: '', dashboard: { enabled: true, trace_url: '' } },
       limits: { max_inflight_bytes_mib: 512 },
       aggregation: DEFAULTS.aggregation,
       slos: [],

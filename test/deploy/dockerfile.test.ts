@@ -5,7 +5,8 @@
  * directory that stands in for the image's file system (/app, /pkg, /tmp/pkg, /etc/otel-friction,
  * /var/lib/otel-friction are mapped there). Then it starts the image's ENTRYPOINT + CMD — tini,
  * node with the image's flags, the packed dist/cli.js, the baked config — waits for /healthz and
- * /readyz, runs the HEALTHCHECK command, sends SIGTERM to tini and expects exit 0.
+ * /readyz, fetches the dashboard page, runs the HEALTHCHECK command, sends SIGTERM to tini and
+ * expects exit 0.
  *
  * Slow but bounded: the native addon compiles from source here (~1.5 min on 2 cores, no
  * prebuilt downloads on this network); every command has a time limit and the file stays
@@ -288,6 +289,9 @@ describe('Dockerfile (its commands, run here)', () => {
       };
       const res = await fetch(`http://127.0.0.1:${ports.http}/v1/traces`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(span) });
       expect(res.status).toBe(200);
+
+      // The dashboard's files come from the packed dist/ and the production node_modules (uPlot).
+      for (const asset of ['/', '/assets/dashboard.js', '/assets/uPlot.iife.min.js']) expect(await status(asset), asset).toBe(200);
 
       const hc = JSON.parse(/CMD\s+(\[.*\])$/s.exec(last(final, 'HEALTHCHECK')!)![1]) as string[];
       const health = spawnSync(hc[0], hc.slice(1), { env, encoding: 'utf8', timeout: 10_000 });

@@ -125,4 +125,20 @@ describe('BurnRateDetector (SRE Workbook defaults, 99.9%)', () => {
     const small = new BurnRateDetector([slo()], RULES, W);
     expect(small.bytes).toBeLessThan(200_000);
   });
+
+  test("status(): each SLO's budget and every rule's burn rates as of the last close, firing or not", () => {
+    const d = new BurnRateDetector([slo(), slo({ name: 'idle', service: 'email' })], RULES, W);
+    expect(d.status()[0]).toMatchObject({ name: 'checkout-availability', budgetRemaining: 1, budgetConsumed: 0, periodEvents: 0, at: 0 });
+    expect(d.status()[0].rules.every((r) => r.longRate === null && r.shortRate === null && !r.firing)).toBe(true);
+    run(d, T0, 360, (t) => [window(checkout, t, 1000, 0)]);
+    const outage = run(d, T0 + 360 * W, 12, (t) => [window(checkout, t, 1000, 1000)]).at(-1) ?? [];
+    const [checkoutSlo, idle] = d.status();
+    expect(checkoutSlo).toMatchObject({ service: 'checkout', operation: '*', objective: 0.999, sli: 'availability', period: '30d', periodEvents: 372_000, periodBad: 12_000, at: T0 + 372 * W });
+    // The same numbers the finding carries.
+    expect(checkoutSlo.budgetConsumed).toBe(outage[0].evidence.budgetConsumed);
+    expect(checkoutSlo.budgetRemaining).toBe(0);
+    expect(checkoutSlo.rules.map((r) => [r.long, r.short, r.firing])).toEqual([['1h', '5m', true], ['6h', '30m', true], ['1d', '2h', true], ['3d', '6h', true]]);
+    expect(checkoutSlo.rules[0].shortRate).toBe((outage[0].evidence.burnRates as Record<string, number>)['5m']);
+    expect(idle).toMatchObject({ service: 'email', periodEvents: 0, budgetRemaining: 1 });
+  });
 });

@@ -3,26 +3,17 @@
  * ports, waits until /readyz answers, and reads its Prometheus counters.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { once } from 'node:events';
 import { mkdtempSync, writeFileSync } from 'node:fs';
-import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { anyFreePort } from '../../src/demo/ports.js';
 
 /** Path of the built CLI. */
 export const CLI = fileURLToPath(new URL('../../dist/cli.js', import.meta.url));
 
 /** A free TCP port on 127.0.0.1 (released before use; the race is harmless on loopback tests). */
-export async function freePort(): Promise<number> {
-  const server = net.createServer();
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const port = (server.address() as net.AddressInfo).port;
-  server.close();
-  await once(server, 'close');
-  return port;
-}
+export const freePort = anyFreePort;
 
 /** A running sidecar process. */
 export interface SidecarProcess {
