@@ -247,5 +247,6 @@ export function truncate(line: string, width: number): string {
 /** The view for `stream`: live on a TTY, plain lines otherwise. */
 export function createView(stream: NodeJS.WriteStream): DemoView {
   const write = (text: string) => void stream.write(text);
-  return stream.isTTY ? new LiveView(write, () => stream.columns ?? 100) : new PlainView(write);
+  // A pty without a size (script, some CI shells) reports 0 columns.
+  return stream.isTTY ? new LiveView(write, () => stream.columns || 100) : new PlainView(write);
 }
