@@ -4,7 +4,9 @@
  * node:http2 gRPC frames or node:http POST /v1/traces, and counts only successful answers.
  *
  * Driven over IPC by bench/run.mjs:
- *   argv[2] = JSON { protocol: 'grpc'|'http', port, inflight, poolFile, maxSeconds }
+ *   argv[2] = JSON { protocol: 'grpc'|'http', port, inflight, poolFile, maxSeconds, gzip? }
+ * With `gzip` every request is gzip-compressed once up front (zlib's default level, as the SDKs
+ * send it) and sent with grpc-encoding / content-encoding gzip.
  *   → 'started' once the first answer came back (connection is warm)
  *   ← 'mark'   start of the measured window   → 'marked'
  *   ← 'stop'   end of the window: stop issuing, drain, → 'result', exit
@@ -13,11 +15,13 @@
 import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import http2 from 'node:http2';
+import { gzipSync } from 'node:zlib';
 import { GRPC_TRACE_PATH } from './lib/otlp.mjs';
 import { deserializePool } from './lib/payload.mjs';
 
 const cfg = JSON.parse(process.argv[2]);
-const payloads = deserializePool(readFileSync(cfg.poolFile));
+const GZIP = cfg.gzip === true;
+const payloads = deserializePool(readFileSync(cfg.poolFile)).map((p) => (GZIP ? gzipSync(p) : p));
 const WINDOW = 16 * 1024 * 1024;
 const MAX_RECONNECTS = 5;
 
@@ -52,7 +56,7 @@ function succeeded() {
 // --- gRPC over raw node:http2 --------------------------------------------------------------
 const frames = payloads.map((p) => {
   const f = Buffer.allocUnsafe(5 + p.length);
-  f[0] = 0;
+  f[0] = GZIP ? 1 : 0;
   f.writeUInt32BE(p.length, 1);
   p.copy(f, 5);
   return f;
@@ -66,6 +70,7 @@ const GRPC_HEADERS = {
   te: 'trailers',
   'grpc-accept-encoding': 'identity',
   'user-agent': 'otel-friction-bench/1',
+  ...(GZIP ? { 'grpc-encoding': 'gzip' } : {}),
 };
 const SESSIONS = Math.max(1, cfg.sessions ?? 1);
 const sessions = new Array(SESSIONS);
@@ -142,7 +147,7 @@ function httpRequest(done) {
       method: 'POST',
       path: '/v1/traces',
       agent,
-      headers: { 'content-type': 'application/x-protobuf', 'content-length': body.length },
+      headers: { 'content-type': 'application/x-protobuf', 'content-length': body.length, ...(GZIP ? { 'content-encoding': 'gzip' } : {}) },
     },
     (res) => {
       res.on('data', () => undefined);

@@ -18,7 +18,8 @@
  *   BENCH_TUNING=0         1: A/B of GLIBC_TUNABLES and --max-semi-space-size (adds 20 runs per round)
  *   BENCH_SINKS_AB=0       1: detectors on with a webhook sink that answers, then one whose port is
  *                          dead (the pipeline must not slow down while a sink is down)
- *   BENCH_FORWARD_AB=0     1: the sidecar without and with `forward.traces` to a no-op gRPC upstream
+ *   BENCH_FORWARD_AB=0     1: the sidecar without and with `forward.traces` to a no-op gRPC upstream,
+ *                          with uncompressed clients and again with gzip clients (relayed as sent)
  *   BENCH_CONNECTIONS_AB=0 1: A/B of 1, 2, 4 gRPC client connections (adds 6 runs per round)
  *   BENCH_DETECTORS_AB=0   1: the sidecar with every detector off, then on (SLOs on all five
  *                          services, anomaly bands on rate/error ratio/p99), 1 s windows so
@@ -210,6 +211,16 @@ const AB_SECTIONS = {
       { name: 'forward, no gzip', yaml: 'forward:\n  traces: { endpoint: "http://127.0.0.1:{{UPSTREAM_PORT}}", compression: none }\n' },
     ],
   },
+  forwardGzip: {
+    enabled: env.BENCH_FORWARD_AB === '1',
+    title: 'forwarding off / on with gzip clients (a gzip upstream gets the client\'s bytes; "no gzip" decompresses)',
+    servers: ['sidecar-grpc', 'sidecar-http'],
+    variants: [
+      { name: 'gzip clients, no forward', clientGzip: true, yaml: '' },
+      { name: 'gzip clients, forward', clientGzip: true, yaml: 'forward:\n  traces: { endpoint: "http://127.0.0.1:{{UPSTREAM_PORT}}" }\n' },
+      { name: 'gzip clients, forward, no gzip', clientGzip: true, yaml: 'forward:\n  traces: { endpoint: "http://127.0.0.1:{{UPSTREAM_PORT}}", compression: none }\n' },
+    ],
+  },
   connections: {
     enabled: env.BENCH_CONNECTIONS_AB === '1',
     title: 'gRPC client connections A/B (same total in flight)',
@@ -369,7 +380,7 @@ async function measure(run, ctx) {
   const server = await startServer(run, ctx.tmp, ctx.pin);
   let gen;
   try {
-    const cfg = { protocol: run.protocol, port: server.port, inflight: INFLIGHT, sessions: run.connections, poolFile: ctx.poolFile, maxSeconds: WARMUP + SECONDS + 30 };
+    const cfg = { protocol: run.protocol, port: server.port, inflight: INFLIGHT, sessions: run.connections, poolFile: ctx.poolFile, maxSeconds: WARMUP + SECONDS + 30, gzip: run.variant.clientGzip === true };
     gen = spawnNode({ script: path.join(HERE, 'generator.mjs'), args: [JSON.stringify(cfg)], cpu: ctx.pin?.generator, ipc: true, cwd: ROOT });
     await waitMessage(gen, 'started', 15000);
     await sleep(WARMUP * 1000);

@@ -1,6 +1,8 @@
 /**
  * Transparent forwarding: every accepted request is relayed upstream as the bytes it arrived
- * with (decompressed, never re-encoded), per signal type, through one bounded queue.
+ * with (never re-encoded), per signal type, through one bounded queue. A gzip request bound for
+ * a gzip upstream keeps the client's compressed bytes (no second compression, a smaller queue);
+ * otherwise the decompressed body is sent with the target's `compression`.
  *
  * - Bounded in bytes (`forward.queue.max_mb`, all signals together). At the bound the receivers
  *   refuse new requests with the retryable OTLP answer (`when_full: backpressure`, so the
@@ -19,6 +21,7 @@ import type { Clock } from '../aggregate/clock.js';
 import type { ForwardConfig, ForwardTargetConfig } from '../config/index.js';
 import type { Component } from '../lifecycle/component.js';
 import type { OtlpEncoding } from '../otlp/decoder.js';
+import type { WireBody } from '../receiver/export-handler.js';
 import type { Signal } from '../receiver/signals.js';
 import type { StateDatabase } from '../state/database.js';
 import { GrpcUpstream } from './grpc-upstream.js';
@@ -84,7 +87,7 @@ export class Forwarder implements Component {
       this.queues.set(s, []);
     }
     this.maxBytes = config.queue.max_mb * 1024 * 1024;
-    this.spillInsert = spill?.prepare('INSERT INTO forward_queue (signal, encoding, received_at, headers, body) VALUES (?, ?, ?, ?, ?)');
+    this.spillInsert = spill?.prepare('INSERT INTO forward_queue (signal, encoding, received_at, headers, body, gzipped) VALUES (?, ?, ?, ?, ?, ?)');
     this.spillDelete = spill?.prepare('DELETE FROM forward_queue WHERE id = ?');
   }
 
@@ -107,7 +110,7 @@ export class Forwarder implements Component {
   }
 
   /** Queues a copy of an accepted request (the body buffer is the receiver's and will be reused). */
-  offer(signal: Signal, encoding: OtlpEncoding, body: Buffer, incoming?: IncomingHeaders): void {
+  offer(signal: Signal, encoding: OtlpEncoding, decompressed: Buffer, incoming?: IncomingHeaders, wire?: WireBody): void {
     const upstream = this.upstreams.get(signal);
     if (upstream === undefined || this.stopping) return;
     if (!upstream.accepts(encoding)) {
@@ -115,6 +118,8 @@ export class Forwarder implements Component {
       this.warnOnce('json', { signal }, 'OTLP/JSON requests cannot be relayed over gRPC without re-encoding them; set forward.<signal>.protocol: http/protobuf (counted in otel_friction_forward_dropped_total{reason="json_over_grpc"})');
       return;
     }
+    const gzipped = wire?.compression === 'gzip' && this.config[signal].compression === 'gzip';
+    const body = gzipped ? wire.body : decompressed;
     if (this.queuedBytes + body.length > this.maxBytes && this.config.queue.when_full === 'drop') {
       this.stats.dropped.queue_full++;
       this.warnOnce('drop', { maxBytes: this.maxBytes }, 'forward queue full: dropping forward copies (when_full: drop; counted in otel_friction_forward_dropped_total{reason="queue_full"})');
@@ -130,8 +135,8 @@ export class Forwarder implements Component {
     const copy = this.buffers.acquire(body.length);
     body.copy(copy);
     const receivedAt = this.clock.now();
-    const id = this.spillInsert ? Number(this.spillInsert.run(signal, encoding, receivedAt, JSON.stringify(headers), copy).lastInsertRowid) : 0;
-    this.push({ id, signal, encoding, body: copy, headers, receivedAt, attempts: 0 });
+    const id = this.spillInsert ? Number(this.spillInsert.run(signal, encoding, receivedAt, JSON.stringify(headers), copy, gzipped ? 1 : 0).lastInsertRowid) : 0;
+    this.push({ id, signal, encoding, body: copy, gzipped, headers, receivedAt, attempts: 0 });
   }
 
   async start(): Promise<void> {
@@ -226,7 +231,7 @@ export class Forwarder implements Component {
 
   private restoreSpilled(): void {
     const db = this.spill as StateDatabase;
-    const rows = db.prepare('SELECT id, signal, encoding, received_at, headers, body FROM forward_queue ORDER BY id').all() as { id: number; signal: Signal; encoding: OtlpEncoding; received_at: number; headers: string; body: Buffer }[];
+    const rows = db.prepare('SELECT id, signal, encoding, received_at, headers, body, gzipped FROM forward_queue ORDER BY id').all() as { id: number; signal: Signal; encoding: OtlpEncoding; received_at: number; headers: string; body: Buffer; gzipped: number }[];
     let restored = 0;
     for (const r of rows) {
       if (!this.upstreams.has(r.signal) || this.queuedBytes + r.body.length > this.maxBytes) {
@@ -234,7 +239,7 @@ export class Forwarder implements Component {
         this.spillDelete?.run(r.id);
         continue;
       }
-      this.push({ id: r.id, signal: r.signal, encoding: r.encoding, body: r.body, headers: JSON.parse(r.headers) as Record<string, string>, receivedAt: r.received_at, attempts: 0 });
+      this.push({ id: r.id, signal: r.signal, encoding: r.encoding, body: r.body, gzipped: r.gzipped === 1, headers: JSON.parse(r.headers) as Record<string, string>, receivedAt: r.received_at, attempts: 0 });
       restored++;
     }
     if (rows.length > 0) this.logger.info({ restored, dropped: rows.length - restored }, 'forwarding requests spilled before the last stop');

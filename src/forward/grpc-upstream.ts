@@ -62,8 +62,9 @@ export class GrpcUpstream implements Upstream {
   }
 
   async send(req: ForwardRequest): Promise<void> {
-    const gzip = this.config.compression === 'gzip';
-    const message = gzip ? await gzipFast(req.body) : req.body;
+    // A body spilled gzipped stays gzipped even if the target's compression changed since.
+    const gzip = req.gzipped || this.config.compression === 'gzip';
+    const message = gzip && !req.gzipped ? await gzipFast(req.body) : req.body;
     const session = await this.connect();
     const prefix = Buffer.allocUnsafe(5);
     prefix[0] = gzip ? 1 : 0;

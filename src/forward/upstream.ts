@@ -36,6 +36,8 @@ export interface ForwardRequest {
   signal: Signal;
   encoding: OtlpEncoding;
   body: Buffer;
+  /** `body` is gzip-compressed already: the client's own bytes, relayed as they came. */
+  gzipped: boolean;
   headers: Record<string, string>;
 }
 
@@ -78,7 +80,9 @@ export class HttpUpstream implements Upstream {
   }
 
   async send(req: ForwardRequest): Promise<void> {
-    const body = this.config.compression === 'gzip' ? await gzipFast(req.body) : req.body;
+    // A body spilled gzipped stays gzipped even if the target's compression changed since.
+    const gzip = req.gzipped || this.config.compression === 'gzip';
+    const body = gzip && !req.gzipped ? await gzipFast(req.body) : req.body;
     const headers: Record<string, string | number> = {
       ...req.headers,
       ...this.config.headers,
@@ -86,7 +90,7 @@ export class HttpUpstream implements Upstream {
       'content-length': body.length,
       'user-agent': 'otel-friction',
     };
-    if (this.config.compression === 'gzip') headers['content-encoding'] = 'gzip';
+    if (gzip) headers['content-encoding'] = 'gzip';
     const mod = this.url.protocol === 'https:' ? https : http;
     await new Promise<void>((resolve, reject) => {
       const r = mod.request(this.url, { method: 'POST', headers, agent: this.agent, timeout: this.config.timeout }, (res) => {

@@ -7,6 +7,7 @@ import { LogBatch, PointBatch, SpanBatch } from '../otlp/batch.js';
 import type { OtlpDecoder, OtlpEncoding } from '../otlp/decoder.js';
 import { FrictionError } from '../errors.js';
 import type { Protocol, SelfMetrics } from '../telemetry/metrics.js';
+import type { BodyCompression } from './body.js';
 import type { ExportOutcome } from './responses.js';
 import { ITEM_NAME, type Signal } from './signals.js';
 
@@ -35,7 +36,16 @@ export interface RequestTap {
  */
 export interface RequestForwarder {
   refuses(signal: Signal): boolean;
-  offer(signal: Signal, encoding: OtlpEncoding, body: Buffer, headers?: Readonly<Record<string, string | string[] | undefined>>): void;
+  offer(signal: Signal, encoding: OtlpEncoding, body: Buffer, headers?: Readonly<Record<string, string | string[] | undefined>>, wire?: WireBody): void;
+}
+
+/**
+ * The request body as it came off the wire, before decompression: a forwarder whose upstream
+ * uses the same compression relays these bytes instead of compressing the body again.
+ */
+export interface WireBody {
+  compression: BodyCompression;
+  body: Buffer;
 }
 
 /** Free list of batches: an async consumer may hold one while the next request decodes. */
@@ -66,10 +76,11 @@ export class ExportHandler {
   ) {}
 
   /**
-   * `headers` are the request's (HTTP headers or gRPC metadata), for forwarding. Throws
-   * FrictionError BACKPRESSURE when the forward queue is full, before any decoding.
+   * `headers` are the request's (HTTP headers or gRPC metadata) and `wire` its compressed body
+   * when it was compressed, for forwarding. Throws FrictionError BACKPRESSURE when the forward
+   * queue is full, before any decoding.
    */
-  async handle(protocol: Protocol, signal: Signal, body: Buffer, encoding: OtlpEncoding, headers?: Readonly<Record<string, string | string[] | undefined>>): Promise<ExportOutcome> {
+  async handle(protocol: Protocol, signal: Signal, body: Buffer, encoding: OtlpEncoding, headers?: Readonly<Record<string, string | string[] | undefined>>, wire?: WireBody): Promise<ExportOutcome> {
     // An empty body is an empty request: nothing to do, full success.
     if (body.length === 0) return { rejected: 0, errorMessage: '' };
     if (this.forward?.refuses(signal)) throw new FrictionError('BACKPRESSURE', 'the forward queue is full (forward.queue.max_mb); retry later');
@@ -80,7 +91,7 @@ export class ExportHandler {
           this.decoder.decodeTraces(body, encoding, batch);
           await this.consumer?.consumeSpans(batch);
           this.tap?.record(signal, encoding, body);
-          this.forward?.offer(signal, encoding, body, headers);
+          this.forward?.offer(signal, encoding, body, headers, wire);
           return this.outcome(protocol, signal, batch.length, batch.rejected, batch.rejectReason);
         } finally {
           batch.reset(EMPTY);
@@ -93,7 +104,7 @@ export class ExportHandler {
           this.decoder.decodeMetrics(body, encoding, batch);
           await this.consumer?.consumePoints(batch);
           this.tap?.record(signal, encoding, body);
-          this.forward?.offer(signal, encoding, body, headers);
+          this.forward?.offer(signal, encoding, body, headers, wire);
           return this.outcome(protocol, signal, batch.length, batch.rejected, batch.rejectReason);
         } finally {
           this.points.give(batch);
@@ -105,7 +116,7 @@ export class ExportHandler {
           this.decoder.decodeLogs(body, encoding, batch);
           await this.consumer?.consumeLogs(batch);
           this.tap?.record(signal, encoding, body);
-          this.forward?.offer(signal, encoding, body, headers);
+          this.forward?.offer(signal, encoding, body, headers, wire);
           return this.outcome(protocol, signal, batch.length, batch.rejected, batch.rejectReason);
         } finally {
           this.logs.give(batch);

@@ -21,7 +21,7 @@ import type { Component } from '../lifecycle/component.js';
 import type { RequestOutcome, SelfMetrics } from '../telemetry/metrics.js';
 import { InflatedTooLargeError, decompress, parseCompression } from './body.js';
 import type { BufferPool } from './buffer-pool.js';
-import type { ExportHandler } from './export-handler.js';
+import type { ExportHandler, WireBody } from './export-handler.js';
 import { AUTH_REFUSAL_MESSAGE, type BearerAuth, bearerAuthFrom } from './bearer-auth.js';
 import type { InflightBudget } from './inflight.js';
 import { closeBefore, listen } from './listen.js';
@@ -267,6 +267,7 @@ export class GrpcReceiver implements Component {
   ): Promise<void> {
     const { handler, budget, maxMessageBytes, metrics } = this.options;
     let body = call.message as Buffer;
+    let wire: WireBody | undefined;
     if (call.compressed) {
       if (compression === 'identity') {
         return this.fail(stream, signal, GrpcCode.INTERNAL, 'compressed message flag set without grpc-encoding', 'invalid');
@@ -281,9 +282,10 @@ export class GrpcReceiver implements Component {
       }
       budget.hold(body.length);
       call.reserved += body.length;
+      wire = { compression, body: call.message as Buffer };
     }
     try {
-      const outcome = await handler.handle('grpc', signal, body, 'protobuf', headers);
+      const outcome = await handler.handle('grpc', signal, body, 'protobuf', headers, wire);
       metrics.request('grpc', signal, outcome.rejected > 0 ? 'partial_success' : 'success');
       this.ok(stream, exportResponseProto(outcome));
     } catch (err) {

@@ -276,7 +276,8 @@ export class HttpReceiver implements Component {
       ex.reserved += body.length;
     }
     try {
-      const outcome = await handler.handle('http', ex.signal, body, ex.encoding, ex.headers);
+      const wire = body !== raw ? { compression: ex.compression, body: raw } : undefined;
+      const outcome = await handler.handle('http', ex.signal, body, ex.encoding, ex.headers, wire);
       metrics.request('http', ex.signal, outcome.rejected > 0 ? 'partial_success' : 'success');
       this.send(res, 200, ex.encoding, ex.encoding === 'json' ? exportResponseJson(ex.signal, outcome) : exportResponseProto(outcome));
     } catch (err) {

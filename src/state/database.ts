@@ -16,7 +16,7 @@ export type StateDatabase = Database.Database;
 export const STATE_FILE = 'otel-friction.db';
 
 // Bump with a migration below; a database from a newer version is refused, not guessed at.
-const SCHEMA_VERSION = 3;
+const SCHEMA_VERSION = 4;
 
 const MIGRATIONS: Record<number, string> = {
   1: `
@@ -78,6 +78,10 @@ const MIGRATIONS: Record<number, string> = {
       headers TEXT NOT NULL,
       body BLOB NOT NULL
     );
+  `,
+  // Spilled bodies that are the client's gzip bytes, relayed without compressing them again.
+  4: `
+    ALTER TABLE forward_queue ADD COLUMN gzipped INTEGER NOT NULL DEFAULT 0;
   `,
 };
 

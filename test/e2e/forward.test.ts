@@ -9,6 +9,7 @@ import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { OTLPMetricExporter } from '@opentelemetry/exporter-metrics-otlp-proto';
+import { CompressionAlgorithm } from '@opentelemetry/otlp-exporter-base';
 import { OTLPTraceExporter as TracesGrpc } from '@opentelemetry/exporter-trace-otlp-grpc';
 import { OTLPTraceExporter as TracesHttp } from '@opentelemetry/exporter-trace-otlp-http';
 import { resourceFromAttributes } from '@opentelemetry/resources';
@@ -57,7 +58,7 @@ async function until(cond: () => Promise<boolean>, ms: number, what: string): Pr
 const accepted = (s: SidecarProcess) => s.metric('otel_friction_receiver_accepted_spans_total');
 
 describe('forwarding', () => {
-  it('relays every accepted request upstream byte for byte, over gRPC and HTTP', async () => {
+  it('relays every accepted request upstream byte for byte, over gRPC and HTTP, gzip clients included', async () => {
     const recA = path.join(dir, 'rec-a');
     const recB = path.join(dir, 'rec-b');
     const b = await start('b', () => `record: { path: "${recB}" }\n`);
@@ -68,8 +69,11 @@ forward:
   passthrough_headers: [x-tenant]
 `);
     await sendSpans(new TracesGrpc({ url: `http://127.0.0.1:${a.grpcPort}` }), 700, 'fwd-grpc');
+    // gzip from the client to a gzip upstream: relayed compressed as it came, B decodes the same bytes.
+    await sendSpans(new TracesGrpc({ url: `http://127.0.0.1:${a.grpcPort}`, compression: CompressionAlgorithm.GZIP }), 300, 'fwd-grpc-gzip');
     await sendSpans(new TracesHttp({ url: `http://127.0.0.1:${a.httpPort}/v1/traces`, headers: { 'x-tenant': 'blue' } }), 300, 'fwd-json');
-    const meters = new MeterProvider({ readers: [new PeriodicExportingMetricReader({ exporter: new OTLPMetricExporter({ url: `http://127.0.0.1:${a.httpPort}/v1/metrics` }), exportIntervalMillis: 60_000 })] });
+    // gzip to an upstream without compression: B gets the decompressed body.
+    const meters = new MeterProvider({ readers: [new PeriodicExportingMetricReader({ exporter: new OTLPMetricExporter({ url: `http://127.0.0.1:${a.httpPort}/v1/metrics`, compression: CompressionAlgorithm.GZIP }), exportIntervalMillis: 60_000 })] });
     meters.getMeter('e2e').createCounter('forwarded.things').add(5);
     await meters.forceFlush();
     await meters.shutdown();

@@ -1,14 +1,18 @@
+import { mkdtempSync, rmSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { gunzipSync } from 'node:zlib';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { deflateSync, gunzipSync, gzipSync } from 'node:zlib';
 import pino from 'pino';
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from 'vitest';
 import { systemClock } from '../../src/aggregate/clock.js';
 import { type ForwardConfig, parseConfig } from '../../src/config/index.js';
 import { Forwarder } from '../../src/forward/forwarder.js';
+import { openStateDatabase } from '../../src/state/database.js';
 
 const logger = pino({ level: 'silent' });
-interface Got { url: string; headers: http.IncomingHttpHeaders; body: Buffer }
+interface Got { url: string; headers: http.IncomingHttpHeaders; body: Buffer; raw: Buffer }
 let got: Got[] = [];
 let answer: (n: number) => { status: number; headers?: Record<string, string> } = () => ({ status: 200 });
 let server: http.Server;
@@ -20,7 +24,7 @@ beforeAll(async () => {
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
       const raw = Buffer.concat(chunks);
-      got.push({ url: req.url ?? '', headers: req.headers, body: req.headers['content-encoding'] === 'gzip' ? gunzipSync(raw) : raw });
+      got.push({ url: req.url ?? '', headers: req.headers, body: req.headers['content-encoding'] === 'gzip' ? gunzipSync(raw) : raw, raw });
       const a = answer(got.length);
       res.writeHead(a.status, a.headers).end();
     });
@@ -114,5 +118,50 @@ describe('forwarder', () => {
     await until(() => f.stats.dropped.expired === 1, 3000);
     expect(f.bytes).toBe(0);
     await f.shutdown(Date.now() + 500);
+  });
+
+  test("a gzip request bound for a gzip upstream keeps the client's compressed bytes; other targets get the body", async () => {
+    const body = Buffer.from('span data '.repeat(500));
+    // Level 9: our own recompression (level 1) would give other bytes, so equality proves a relay.
+    const gz = gzipSync(body, { level: 9 });
+    const f = new Forwarder(config(`traces: { endpoint: "http://127.0.0.1:${port}", protocol: http/protobuf }\nmetrics: { endpoint: "http://127.0.0.1:${port}", protocol: http/protobuf, compression: none }`), systemClock, logger);
+    await f.start();
+    f.offer('traces', 'protobuf', body, {}, { compression: 'gzip', body: gz });
+    await until(() => f.stats.forwarded.traces === 1);
+    expect(got[0].raw.equals(gz)).toBe(true);
+    expect(got[0].headers['content-encoding']).toBe('gzip');
+    f.offer('metrics', 'protobuf', body, {}, { compression: 'gzip', body: gz });
+    await until(() => f.stats.forwarded.metrics === 1);
+    expect(got[1].raw.equals(body)).toBe(true);
+    expect(got[1].headers['content-encoding']).toBeUndefined();
+    // deflate is not what the upstream was configured for: decompressed, gzipped by us.
+    f.offer('traces', 'protobuf', body, {}, { compression: 'deflate', body: deflateSync(body) });
+    await until(() => f.stats.forwarded.traces === 2);
+    expect(got[2].body.equals(body)).toBe(true);
+    expect(got[2].raw.equals(gz)).toBe(false);
+    await f.shutdown(Date.now() + 1000);
+  });
+
+  test('a spilled gzip relay stays gzip across a restart, even when the target stopped compressing', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'fwd-spill-'));
+    try {
+      const body = Buffer.from('metric data '.repeat(300));
+      const gz = gzipSync(body, { level: 9 });
+      let db = openStateDatabase(dir);
+      const down = new Forwarder(config(`traces: { endpoint: "http://127.0.0.1:1", protocol: http/protobuf }\nqueue: { spill: true }`), systemClock, logger, db);
+      down.offer('traces', 'protobuf', body, {}, { compression: 'gzip', body: gz });
+      expect(down.bytes).toBe(gz.length);
+      db.close();
+      db = openStateDatabase(dir);
+      const up = new Forwarder(config(`traces: { endpoint: "http://127.0.0.1:${port}", protocol: http/protobuf, compression: none }\nqueue: { spill: true }`), systemClock, logger, db);
+      await up.start();
+      await until(() => up.stats.forwarded.traces === 1);
+      expect(got[0].raw.equals(gz)).toBe(true);
+      expect(got[0].headers['content-encoding']).toBe('gzip');
+      await up.shutdown(Date.now() + 1000);
+      db.close();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

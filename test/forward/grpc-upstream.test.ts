@@ -5,14 +5,14 @@
  */
 import http2 from 'node:http2';
 import type { AddressInfo } from 'node:net';
-import { gunzipSync } from 'node:zlib';
+import { gunzipSync, gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from 'vitest';
 import { type ForwardConfig, parseConfig } from '../../src/config/index.js';
 import { GrpcUpstream } from '../../src/forward/grpc-upstream.js';
 import { UpstreamError } from '../../src/forward/upstream.js';
 import { statusProto } from '../../src/receiver/responses.js';
 
-interface Got { path: string; headers: http2.IncomingHttpHeaders; message: Buffer }
+interface Got { path: string; headers: http2.IncomingHttpHeaders; message: Buffer; wire: Buffer }
 type Answer = { trailers?: Record<string, string>; headersOnly?: Record<string, string>; httpStatus?: number; hang?: boolean };
 let got: Got[] = [];
 let answer: () => Answer = () => ({ trailers: { 'grpc-status': '0' } });
@@ -27,7 +27,7 @@ beforeAll(async () => {
     stream.on('end', () => {
       const frame = Buffer.concat(chunks);
       const body = frame.subarray(5, 5 + frame.readUInt32BE(1));
-      got.push({ path: String(headers[':path']), headers, message: frame[0] === 1 ? gunzipSync(body) : body });
+      got.push({ path: String(headers[':path']), headers, message: frame[0] === 1 ? gunzipSync(body) : body, wire: body });
       const a = answer();
       if (a.hang) return;
       if (a.httpStatus !== undefined) return stream.respond({ ':status': a.httpStatus }, { endStream: true });
@@ -51,7 +51,7 @@ function target(extra = ''): ForwardConfig['traces'] {
 }
 
 async function failure(u: GrpcUpstream): Promise<UpstreamError> {
-  const err = await u.send({ signal: 'traces', encoding: 'protobuf', body: Buffer.from([1, 2, 3]), headers: {} }).then(() => undefined, (e: unknown) => e);
+  const err = await u.send({ signal: 'traces', encoding: 'protobuf', gzipped: false, body: Buffer.from([1, 2, 3]), headers: {} }).then(() => undefined, (e: unknown) => e);
   expect(err).toBeInstanceOf(UpstreamError);
   return err as UpstreamError;
 }
@@ -60,8 +60,8 @@ describe('GrpcUpstream', () => {
   test('sends the bytes as one gzip-flagged message with the configured and passed-through metadata', async () => {
     const u = new GrpcUpstream('traces', target(', headers: { X-Api-Key: k1 }'));
     const body = Buffer.alloc(300_000, 7);
-    await u.send({ signal: 'traces', encoding: 'protobuf', body, headers: { 'x-scope-orgid': 'blue' } });
-    await u.send({ signal: 'traces', encoding: 'protobuf', body: Buffer.from([9]), headers: {} });
+    await u.send({ signal: 'traces', encoding: 'protobuf', gzipped: false, body, headers: { 'x-scope-orgid': 'blue' } });
+    await u.send({ signal: 'traces', encoding: 'protobuf', gzipped: false, body: Buffer.from([9]), headers: {} });
     expect(got).toHaveLength(2);
     expect(got[0].path).toBe('/opentelemetry.proto.collector.trace.v1.TraceService/Export');
     expect(got[0].message.equals(body)).toBe(true);
@@ -70,9 +70,24 @@ describe('GrpcUpstream', () => {
     u.close();
   });
 
+  test("a gzipped request goes out as it is, flagged gzip, whatever the target's compression", async () => {
+    const body = Buffer.from('span '.repeat(1000));
+    const gz = gzipSync(body, { level: 9 });
+    for (const extra of ['', ', compression: none']) {
+      const u = new GrpcUpstream('traces', target(extra));
+      await u.send({ signal: 'traces', encoding: 'protobuf', gzipped: true, body: gz, headers: {} });
+      u.close();
+    }
+    for (const g of got) {
+      expect(g.wire.equals(gz)).toBe(true);
+      expect(g.message.equals(body)).toBe(true);
+      expect(g.headers['grpc-encoding']).toBe('gzip');
+    }
+  });
+
   test('without compression the message flag is 0 and no grpc-encoding is sent', async () => {
     const u = new GrpcUpstream('traces', target(', compression: none'));
-    await u.send({ signal: 'traces', encoding: 'protobuf', body: Buffer.from([4, 5]), headers: {} });
+    await u.send({ signal: 'traces', encoding: 'protobuf', gzipped: false, body: Buffer.from([4, 5]), headers: {} });
     expect(got[0].headers['grpc-encoding']).toBeUndefined();
     expect(got[0].message).toEqual(Buffer.from([4, 5]));
     u.close();
@@ -101,7 +116,7 @@ describe('GrpcUpstream', () => {
     expect(e.retryable).toBe(true);
     expect(e.message).toMatch(/no answer within 300 ms/);
     answer = () => ({ trailers: { 'grpc-status': '0' } });
-    await u.send({ signal: 'traces', encoding: 'protobuf', body: Buffer.from([1]), headers: {} }); // the connection still works
+    await u.send({ signal: 'traces', encoding: 'protobuf', gzipped: false, body: Buffer.from([1]), headers: {} }); // the connection still works
     u.close();
   });
 
