@@ -14,8 +14,8 @@ import type { FrictionSignal } from '../signals/signal.js';
 import type { AdminRoute } from './admin-server.js';
 import { answering, limitParam, QueryError, timeParam } from './query.js';
 import { type RetainedSeries, type ServiceSeries, serviceSeries } from './service-series.js';
+import type { ServiceMttrRow } from '../state/signal-history.js';
 import type { LiveSignals, SignalArchive } from './signals-api.js';
-import type { SignalStatsSource } from './stats-api.js';
 
 /** Where the plots come from (the span aggregator). */
 export interface RetainedSeriesSource {
@@ -35,7 +35,8 @@ export interface OverviewSources {
   slos: SloStatusSource;
   live: LiveSignals;
   archive: SignalArchive;
-  stats: Pick<SignalStatsSource, 'mttr'>;
+  /** Time to resolve per service (the history, aggregated in SQL). */
+  stats: { serviceMttr(since: number): ServiceMttrRow[] };
   /** Configured services (`services:`), for owners and services that sent nothing yet. */
   services: Readonly<Record<string, { owner: string; tier: number }>>;
   /** Link template for exemplar trace ids, `{trace_id}` replaced; empty = no links. */
@@ -51,12 +52,7 @@ export type FeedItem = FrictionSignal & {
 };
 
 /** Time to resolve one service's signals, all kinds together. */
-export interface ServiceMttr {
-  resolved: number;
-  /** Mean over the resolved signals, seconds. */
-  mean_seconds: number;
-  max_seconds: number;
-}
+export type ServiceMttr = Omit<ServiceMttrRow, 'service'>;
 
 /** One service's panel. */
 export interface ServiceOverview extends ServiceSeries {
@@ -87,10 +83,15 @@ const MAX_RESOLVED = 500;
 const DEFAULT_RESOLVED_SINCE_MS = 86_400_000;
 const MTTR_WINDOW_MS = 7 * 86_400_000;
 const DEFAULT_TIER = 3;
+// The database parts (resolved list, MTTR) are shared by every open page for this long: the
+// history changes at transitions, and pages poll every 5 s.
+const DB_TTL_MS = 2000;
 
 /** Builds the route. */
 export function overviewApi(sources: OverviewSources, now: () => number = Date.now): AdminRoute {
   const plots = new PlotCache(sources.spans);
+  const archived = new Memo<FrictionSignal[]>(DB_TTL_MS, now);
+  const mttr = new Memo<Map<string, ServiceMttr>>(DB_TTL_MS, now);
   return (query) =>
     answering(() => {
       const t = now();
@@ -98,13 +99,16 @@ export function overviewApi(sources: OverviewSources, now: () => number = Date.n
       const since = timeParam(query, 'since', t) ?? t - DEFAULT_RESOLVED_SINCE_MS;
       const limit = limitParam(query, DEFAULT_RESOLVED, MAX_RESOLVED);
       const firing = sources.live.firing().map((s) => feedItem(s, t));
-      const resolved = sources.archive.query({ status: 'resolved', since, limit }).signals.map((s) => feedItem(s, t));
+      // Keyed by the parameters as written: the default `since` moves with the clock.
+      const key = `${query.get('since') ?? ''}\u0000${limit}`;
+      const resolved = archived.get(key, () => sources.archive.query({ status: 'resolved', since, limit }).signals).map((s) => feedItem(s, t));
+      const mttrs = mttr.get('', () => new Map(sources.stats.serviceMttr(t - MTTR_WINDOW_MS).map(({ service, ...m }) => [service, m])));
       const body: Overview = {
         generatedAt: new Date(t).toISOString(),
         windowSeconds: sources.spans.window / 1000,
         traceUrl: sources.traceUrl,
         signals: { firing, resolved },
-        services: servicePanels(sources, plots.get(points), firing, t),
+        services: servicePanels(sources, plots.get(points), firing, mttrs),
       };
       return { status: 200, body };
     });
@@ -129,9 +133,8 @@ function feedItem(s: FrictionSignal, now: number): FeedItem {
   };
 }
 
-function servicePanels(sources: OverviewSources, series: readonly ServiceSeries[], firing: readonly FeedItem[], now: number): ServiceOverview[] {
+function servicePanels(sources: OverviewSources, series: readonly ServiceSeries[], firing: readonly FeedItem[], mttr: ReadonlyMap<string, ServiceMttr>): ServiceOverview[] {
   const slos = sources.slos.status();
-  const mttr = mttrByService(sources.stats.mttr(now - MTTR_WINDOW_MS));
   const names = new Set<string>([...series.map((s) => s.service), ...slos.map((s) => s.service), ...firing.map((s) => s.service), ...Object.keys(sources.services)]);
   const plotted = new Map(series.map((s) => [s.service, s]));
   const panels = [...names].map((service): ServiceOverview => {
@@ -151,28 +154,31 @@ function servicePanels(sources: OverviewSources, series: readonly ServiceSeries[
   return panels.sort((a, b) => b.topPriority - a.topPriority || a.service.localeCompare(b.service));
 }
 
-/** Per-kind MTTR rows folded per service: a mean weighted by each kind's resolved count. */
-function mttrByService(rows: ReturnType<SignalStatsSource['mttr']>): Map<string, ServiceMttr> {
-  const out = new Map<string, ServiceMttr & { total: number }>();
-  for (const r of rows) {
-    const m = out.get(r.service) ?? { resolved: 0, mean_seconds: 0, max_seconds: 0, total: 0 };
-    m.resolved += r.resolved;
-    m.total += r.mttr_seconds * r.resolved;
-    m.max_seconds = Math.max(m.max_seconds, r.max_seconds);
-    m.mean_seconds = Math.round((m.total / m.resolved) * 10) / 10;
-    out.set(r.service, m);
+/** A few answers kept for `ttlMs`, by key (a handful of distinct keys; bounded anyway). */
+class Memo<T> {
+  private readonly entries = new Map<string, { at: number; value: T }>();
+  constructor(private readonly ttlMs: number, private readonly now: () => number) {}
+
+  get(key: string, compute: () => T): T {
+    const t = this.now();
+    const hit = this.entries.get(key);
+    if (hit !== undefined && t - hit.at < this.ttlMs) return hit.value;
+    if (this.entries.size >= 16) this.entries.clear();
+    const value = compute();
+    this.entries.set(key, { at: t, value });
+    return value;
   }
-  return new Map([...out].map(([k, { resolved, mean_seconds, max_seconds }]) => [k, { resolved, mean_seconds, max_seconds }]));
 }
 
 /**
- * Folding every retained window of every series costs O(series × points) (a second at the
- * series cap), and the answer only changes when windows close. So folds are kept until the
- * newest retained window changes, however many pages poll.
+ * Folding every retained window of every series costs O(series × windows) (a second at the
+ * series cap), and the answer only changes when windows close. So one fold over every retained
+ * window is kept until the newest window changes, and each request takes its newest `points`
+ * from it: no choice of query parameters can make a request refold.
  */
 class PlotCache {
   private mark = Number.NaN;
-  private readonly byPoints = new Map<number, ServiceSeries[]>();
+  private folded: ServiceSeries[] = [];
   private readonly probe = { start: 0, count: 0, errors: 0, sumMs: 0, minMs: 0, maxMs: 0, p50: 0, p90: 0, p99: 0, p999: 0 };
 
   constructor(private readonly source: RetainedSeriesSource) {}
@@ -181,16 +187,9 @@ class PlotCache {
     const mark = this.newestStart();
     if (mark !== this.mark) {
       this.mark = mark;
-      this.byPoints.clear();
+      this.folded = serviceSeries(this.source.series(), this.source.window, MAX_POINTS);
     }
-    let folded = this.byPoints.get(points);
-    if (folded === undefined) {
-      // A handful of distinct `points` values at most in practice; bound it anyway.
-      if (this.byPoints.size >= 8) this.byPoints.clear();
-      folded = serviceSeries(this.source.series(), this.source.window, points);
-      this.byPoints.set(points, folded);
-    }
-    return folded;
+    return this.folded.map((s) => (s.t.length <= points ? s : newest(s, points)));
   }
 
   // Live series close together, so the first one with history tells whether a close happened
@@ -202,4 +201,10 @@ class PlotCache {
     }
     return Number.NaN;
   }
+}
+
+/** The newest `points` windows of a service's columns. */
+function newest(s: ServiceSeries, points: number): ServiceSeries {
+  const from = s.t.length - points;
+  return { ...s, t: s.t.slice(from), rate: s.rate.slice(from), errorRatio: s.errorRatio.slice(from), p50: s.p50.slice(from), p99: s.p99.slice(from) };
 }

@@ -12,6 +12,10 @@
  * so in `entry` mode they are left out rather than counting client and internal spans as
  * requests; a capped service's plot then undercounts, which `/metrics` makes visible.
  *
+ * Only series alive now are folded: when an idle operation's series is evicted (series_ttl),
+ * its past windows leave its service's plots too. Per-service totals kept apart from the series
+ * would avoid that at the cost of another ring per service; the plots show recent behaviour.
+ *
  * Reading every retained window of every series is O(series × points): callers should not run
  * it more than once per window close (see overview-api.ts).
  */

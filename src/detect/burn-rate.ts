@@ -147,7 +147,7 @@ export class BurnRateDetector implements Detector, Checkpointable {
     return w.done();
   }
 
-  restore(data: Buffer, _savedAt: number): void {
+  restore(data: Buffer, savedAt: number): void {
     const r = new ByteReader(data, FORMAT);
     const saved = new Map<string, { sli: string; buckets: SavedBuckets }>();
     for (let i = r.uint(); i > 0; i--) {
@@ -160,6 +160,9 @@ export class BurnRateDetector implements Detector, Checkpointable {
       const s = saved.get(state.slo.name);
       if (s !== undefined && s.sli === sliOf(state.slo)) state.buckets.apply(s.buckets);
     }
+    // status() reports as of the last close; until the first close after a restart, that is
+    // the checkpoint's time (not 0, which would show untouched budgets).
+    this.lastNow = Math.max(this.lastNow, savedAt);
   }
 
   private statesOf(series: ClosedSpanWindow['series']): SloState[] {

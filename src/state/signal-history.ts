@@ -28,6 +28,15 @@ export interface MttrRow {
   max_seconds: number;
 }
 
+/** Time to resolve of one service's signals, all kinds together. */
+export interface ServiceMttrRow {
+  service: string;
+  resolved: number;
+  /** Mean over the resolved signals, seconds. */
+  mean_seconds: number;
+  max_seconds: number;
+}
+
 /** A signal that was firing when last recorded, with the sequence its next transition continues. */
 export interface OpenSignal {
   signal: FrictionSignal;
@@ -114,6 +123,17 @@ export class SignalHistory {
       i = j;
     }
     return out;
+  }
+
+  /**
+   * Time to resolve per service (all kinds), aggregated in SQL: the dashboard asks for it on
+   * every poll, and folding up to MAX_ROWS rows in JavaScript blocked the loop for 100s of ms.
+   */
+  serviceMttr(since: number): ServiceMttrRow[] {
+    const rows = this.db
+      .prepare(`SELECT service, COUNT(*) AS resolved, AVG(ends_at - starts_at) AS mean_ms, MAX(ends_at - starts_at) AS max_ms FROM signals WHERE status = 'resolved' AND ends_at >= ? GROUP BY service`)
+      .all(since) as { service: string; resolved: number; mean_ms: number; max_ms: number }[];
+    return rows.map((r) => ({ service: r.service, resolved: r.resolved, mean_seconds: Math.round(r.mean_ms / 100) / 10, max_seconds: Math.round(r.max_ms / 100) / 10 }));
   }
 
   /** Firing signals per service and kind. */

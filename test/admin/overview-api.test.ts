@@ -3,7 +3,7 @@ import { type Overview, type OverviewSources, overviewApi } from '../../src/admi
 import type { RetainedSeries } from '../../src/admin/service-series.js';
 import { WindowHistory, WindowRingSlab } from '../../src/aggregate/window-history.js';
 import type { SloStatus } from '../../src/detect/burn-rate.js';
-import type { HistoryQuery, MttrRow } from '../../src/state/signal-history.js';
+import type { HistoryQuery, ServiceMttrRow } from '../../src/state/signal-history.js';
 import { sampleSignal } from '../support/signals.js';
 
 const W = 10_000;
@@ -28,10 +28,7 @@ const firing = [
   sampleSignal({ id: 'c', fingerprint: 'fp-co', service: 'checkout', priority: 40, startsAt: '2026-11-25T11:59:00.000Z' }),
 ];
 const resolved = [sampleSignal({ id: 'r', status: 'resolved', service: 'cart', startsAt: '2026-11-25T10:00:00.000Z', endsAt: '2026-11-25T10:04:30.000Z' })];
-const mttrRows: MttrRow[] = [
-  { service: 'cart', kind: 'traffic_drop', resolved: 1, mttr_seconds: 270, p50_seconds: 270, max_seconds: 270 },
-  { service: 'cart', kind: 'error_spike', resolved: 3, mttr_seconds: 30, p50_seconds: 30, max_seconds: 60 },
-];
+const mttrRows: ServiceMttrRow[] = [{ service: 'cart', resolved: 4, mean_seconds: 90, max_seconds: 270 }];
 
 function sources(over: Partial<OverviewSources> = {}): OverviewSources & { queries: HistoryQuery[]; mttrSince: number[] } {
   const queries: HistoryQuery[] = [];
@@ -43,11 +40,23 @@ function sources(over: Partial<OverviewSources> = {}): OverviewSources & { queri
     slos: { status: () => [slo] },
     live: { firing: () => firing },
     archive: { query: (q) => (queries.push(q), { total: resolved.length, signals: resolved }) },
-    stats: { mttr: (since) => (mttrSince.push(since), mttrRows) },
+    stats: { serviceMttr: (since) => (mttrSince.push(since), mttrRows) },
     services: { checkout: { owner: 'team-payments', tier: 1 }, email: { owner: 'team-growth', tier: 3 } },
     traceUrl: 'http://jaeger:16686/trace/{trace_id}',
     ...over,
   };
+}
+
+/** The overview over one checkout series whose window reads are counted. */
+function countingRoute() {
+  const checkout = series('checkout', [1, 2, 3]);
+  let reads = 0;
+  const counted: RetainedSeries = {
+    service: 'checkout', kind: 'server', overflow: false,
+    history: { get length() { return checkout.history.length; }, get: (i, out) => (reads++, checkout.history.get(i, out)) },
+  };
+  const route = overviewApi(sources({ spans: { window: W, series: () => [counted] } }), () => NOW);
+  return { checkout, route, reads: () => reads };
 }
 
 const get = (s: OverviewSources, query = '') => overviewApi(s, () => NOW)(new URLSearchParams(query));
@@ -84,7 +93,7 @@ describe('GET /api/v1/overview', () => {
     expect(o.services[3]).toMatchObject({ service: 'email', owner: 'team-growth', t: [] });
   });
 
-  test('MTTR per service: all kinds, a mean weighted by resolved counts, over 7 days', () => {
+  test('MTTR per service over 7 days, from the history', () => {
     const s = sources();
     const cart = (get(s).body as Overview).services.find((x) => x.service === 'cart');
     expect(cart?.mttr).toEqual({ resolved: 4, mean_seconds: 90, max_seconds: 270 });
@@ -102,26 +111,47 @@ describe('GET /api/v1/overview', () => {
   });
 
   test('plots are folded once per window close, however often the page polls', () => {
-    const checkout = series('checkout', [1, 2, 3]);
-    let reads = 0;
-    const counted: RetainedSeries = {
-      service: 'checkout', kind: 'server', overflow: false,
-      history: { get length() { return checkout.history.length; }, get: (i, out) => (reads++, checkout.history.get(i, out)) },
-    };
-    const route = overviewApi(sources({ spans: { window: W, series: () => [counted] } }), () => NOW);
+    const { checkout, route, reads } = countingRoute();
     route(new URLSearchParams());
-    const first = reads;
+    const first = reads();
     expect(first).toBeGreaterThan(3);
     route(new URLSearchParams());
     route(new URLSearchParams());
-    expect(reads - first).toBe(2); // one probe of the newest window per poll
+    expect(reads() - first).toBe(2); // one probe of the newest window per poll
     checkout.history.push({ start: T0 + 3 * W, count: 4, errors: 0, sumMs: 4, minMs: 1, maxMs: 1, p50: 1, p90: 1, p99: 1, p999: 1 });
     const o = route(new URLSearchParams()).body as Overview;
     expect(o.services.find((x) => x.service === 'checkout')?.rate).toEqual([0.1, 0.2, 0.3, 0.4]);
   });
 
+  test('any points value is sliced from the one fold: cycling it never refolds', () => {
+    const { route, reads } = countingRoute();
+    route(new URLSearchParams('points=1'));
+    const first = reads();
+    for (let p = 1; p <= 12; p++) {
+      const o = route(new URLSearchParams(`points=${p}`)).body as Overview;
+      expect(o.services.find((x) => x.service === 'checkout')?.rate).toEqual([0.1, 0.2, 0.3].slice(-p));
+    }
+    expect(reads() - first).toBe(12); // one probe of the newest window per request, no fold
+  });
+
+  test('the resolved list and MTTR are read from the history at most once per 2 s, for every page', () => {
+    const s = sources();
+    let t = NOW;
+    const route = overviewApi(s, () => t);
+    route(new URLSearchParams());
+    route(new URLSearchParams());
+    t += 1999;
+    route(new URLSearchParams());
+    expect([s.queries.length, s.mttrSince.length]).toEqual([1, 1]);
+    route(new URLSearchParams('since=1h'));
+    expect(s.queries.length).toBe(2); // other parameters, another entry
+    t += 1;
+    route(new URLSearchParams());
+    expect([s.queries.length, s.mttrSince.length]).toEqual([3, 2]);
+  });
+
   test('without SLOs, spans or signals the answer is empty lists, not an error', () => {
-    const o = get(sources({ spans: { window: W, series: () => [] }, slos: { status: () => [] }, live: { firing: () => [] }, archive: { query: () => ({ total: 0, signals: [] }) }, stats: { mttr: () => [] }, services: {} })).body as Overview;
+    const o = get(sources({ spans: { window: W, series: () => [] }, slos: { status: () => [] }, live: { firing: () => [] }, archive: { query: () => ({ total: 0, signals: [] }) }, stats: { serviceMttr: () => [] }, services: {} })).body as Overview;
     expect(o.signals).toEqual({ firing: [], resolved: [] });
     expect(o.services).toEqual([]);
   });

@@ -141,4 +141,14 @@ describe('BurnRateDetector (SRE Workbook defaults, 99.9%)', () => {
     expect(checkoutSlo.rules[0].shortRate).toBe((outage[0].evidence.burnRates as Record<string, number>)['5m']);
     expect(idle).toMatchObject({ service: 'email', periodEvents: 0, budgetRemaining: 1 });
   });
+
+  test('status() after a restore reports the checkpoint, not untouched budgets, until the next close', () => {
+    const d = new BurnRateDetector([slo()], RULES, W);
+    run(d, T0, 360, (t) => [window(checkout, t, 1000, 0)]);
+    run(d, T0 + 360 * W, 12, (t) => [window(checkout, t, 1000, 1000)]);
+    const before = d.status()[0];
+    const restarted = new BurnRateDetector([slo()], RULES, W);
+    restarted.restore(d.snapshot(), T0 + 372 * W);
+    expect(restarted.status()[0]).toEqual(before);
+  });
 });

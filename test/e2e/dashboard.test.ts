@@ -36,6 +36,8 @@ interface PageElement {
   getAttribute(name: string): string | null;
   getBoundingClientRect(): { width: number };
 }
+/** The page's window.getSelection (declared only; it runs inside page.evaluate). */
+declare function getSelection(): { selectAllChildren(node: PageElement): void; toString(): string } | null;
 interface PageCanvas extends PageElement {
   width: number;
   height: number;
@@ -254,6 +256,20 @@ describe('dashboard in Chromium', () => {
       const updated = await page.evaluate(() => document.body.dataset.updated);
       await page.waitForFunction((u) => document.body.dataset.updated !== u, updated, { timeout: 10_000 });
       expect(await page.evaluate(() => (document.activeElement as PageElement).closest('li')?.dataset.fingerprint)).toBe(topFingerprint);
+      // Polls patch items in place: the same element, and a selection in a part whose text did
+      // not change (the outcome tags) survives the next poll.
+      await page.evaluate((fp) => {
+        const li = document.querySelector(`#firing > li[data-fingerprint="${fp}"]`) as PageElement & { keep?: boolean };
+        li.keep = true;
+        const tags = li.querySelector('.tags') as PageElement;
+        getSelection()?.selectAllChildren(tags);
+      }, topFingerprint);
+      const selected = await page.evaluate(() => getSelection()?.toString());
+      expect(selected).toContain('revenue');
+      const beforePoll = await page.evaluate(() => document.body.dataset.updated);
+      await page.waitForFunction((u) => document.body.dataset.updated !== u, beforePoll, { timeout: 10_000 });
+      expect(await page.evaluate((fp) => (document.querySelector(`#firing > li[data-fingerprint="${fp}"]`) as PageElement & { keep?: boolean }).keep, topFingerprint)).toBe(true);
+      expect(await page.evaluate(() => getSelection()?.toString())).toBe(selected);
 
       // A phone: one column, no horizontal scrolling, plots as wide as the screen allows.
       const phone = await browser.newPage({ viewport: { width: 390, height: 844 }, deviceScaleFactor: 2, isMobile: true, hasTouch: true });

@@ -162,6 +162,8 @@ describe('signal history', () => {
     outbox.append([tr(1, 1), tr(2, 1), tr(3, 1), tr(1, 2), tr(2, 2)]);
     // id-1 took 60 s, id-2 120 s.
     expect(history.mttr(0)).toEqual([{ service: 'checkout', kind: 'traffic_drop', resolved: 2, mttr_seconds: 90, p50_seconds: 60, max_seconds: 120 }]);
+    expect(history.serviceMttr(0)).toEqual([{ service: 'checkout', resolved: 2, mean_seconds: 90, max_seconds: 120 }]);
+    expect(history.serviceMttr(Date.parse('2026-11-25T00:01:30Z'))).toEqual([{ service: 'checkout', resolved: 1, mean_seconds: 120, max_seconds: 120 }]);
     expect(history.firingCounts()).toEqual([{ service: 'checkout', kind: 'traffic_drop', firing: 1 }]);
     expect(history.prune(Date.parse('2026-11-25T00:01:30Z') + 30 * 86_400_000)).toBe(1);
     expect(history.query({ limit: 10 }).signals.map((s) => s.id)).toEqual(['id-3', 'id-2']);

@@ -59,9 +59,10 @@
     return x.toFixed(2);
   }
 
-  /** An id usable in `id` and `href="#…"` for any text. */
+  /** An id usable in `id` and `href="#…"` for any text; distinct texts give distinct ids. */
   function slug(prefix, text) {
-    return prefix + '-' + String(text).replace(/[^A-Za-z0-9_-]/g, function (c) { return '_' + c.charCodeAt(0).toString(16); });
+    // `_` is the escape character, so it is escaped too ('a.b' and 'a_2e' must not meet).
+    return prefix + '-' + String(text).replace(/[^A-Za-z0-9-]/g, function (c) { return '_' + c.charCodeAt(0).toString(16) + '_'; });
   }
 
   /** The exemplar link from admin.dashboard.trace_url, only when it is an http(s) URL. */
@@ -81,10 +82,47 @@
       el('span', { 'aria-hidden': 'true', text: s.icon + ' ' }), s.label);
   }
 
+  function ageText(s) {
+    return s.status === 'firing' ? 'firing for ' + duration(s.ageSeconds) : 'resolved ' + duration(s.ageSeconds) + ' ago, after ' + duration(s.resolveSeconds);
+  }
+
+  /** What must change for an item to be rebuilt whole; anything else is patched in place. */
+  function itemVersion(s, traceUrl) {
+    return [s.status, traceUrl].join('|');
+  }
+
+  /**
+   * Brings an item's element up to date from a freshly built one, replacing only the parts whose
+   * text changed (a firing signal's summary and evidence change at every window close; its title
+   * and exemplar ids mostly do not), so a selection or reading position in an unchanged part
+   * survives. Returns false when the two are not shaped alike (then the fresh one is used).
+   */
+  function patchItem(li, fresh) {
+    var a = li.firstElementChild;
+    var b = fresh.firstElementChild;
+    if (!a || !b || a.children.length !== b.children.length) return false;
+    for (var i = 0; i < a.children.length; i++) {
+      if (a.children[i].tagName !== b.children[i].tagName || a.children[i].className !== b.children[i].className) return false;
+    }
+    li.className = fresh.className;
+    Array.prototype.slice.call(b.children).forEach(function (part, i) {
+      var old = a.children[i];
+      if (old.tagName === 'DETAILS') {
+        // Keep the <details> (its open state); only its text changes.
+        var pre = old.querySelector('pre');
+        var text = part.querySelector('pre').textContent;
+        if (pre.textContent !== text) pre.textContent = text;
+      } else if (old.textContent !== part.textContent) {
+        a.replaceChild(part, old);
+      }
+    });
+    return true;
+  }
+
   function feedItem(s, traceUrl) {
     var id = slug('signal', s.id);
     var firing = s.status === 'firing';
-    var when = firing ? 'firing for ' + duration(s.ageSeconds) : 'resolved ' + duration(s.ageSeconds) + ' ago, after ' + duration(s.resolveSeconds);
+    var when = ageText(s);
     var meta = el('p', { className: 'meta' },
       severityBadge(s.severity), ' ',
       el('span', { className: 'priority', text: 'priority ' + s.priority }), ' · ',
@@ -115,7 +153,7 @@
       history.replaceState(null, '', '?fingerprint=' + encodeURIComponent(s.fingerprint));
       markHighlighted();
     });
-    return el('li', { className: 'signal sev-' + s.severity + (firing ? ' firing' : ' resolved'), id: id, 'data-fingerprint': s.fingerprint, 'data-status': s.status },
+    return el('li', { className: 'signal sev-' + s.severity + (firing ? ' firing' : ' resolved'), id: id, 'data-fingerprint': s.fingerprint, 'data-status': s.status, 'data-version': itemVersion(s, traceUrl) },
       el('article', { 'aria-labelledby': id + '-title' },
         el('h4', { id: id + '-title' }, title),
         meta,
@@ -134,14 +172,28 @@
     return found;
   }
 
-  /** Rebuilds a list, keeping keyboard focus and open <details> where they were. */
+  /**
+   * Updates a list in place: an item whose signal did not change keeps its element (only its
+   * age text is rewritten), so a text selection, a reading position, an open <details> and
+   * keyboard focus survive polls. Changed or new signals get new elements; the list is only
+   * re-ordered when the order changed. Focus and open <details> follow a rebuilt item by key.
+   */
   function renderList(list, empty, count, signals, traceUrl) {
     var active = document.activeElement && list.contains(document.activeElement) ? document.activeElement.getAttribute('data-focus-key') : null;
     var open = new Set();
     list.querySelectorAll('details[open]').forEach(function (d) { open.add(d.getAttribute('data-open-key')); });
-    list.replaceChildren.apply(list, signals.map(function (s) { return feedItem(s, traceUrl); }));
+    var existing = new Map();
+    Array.prototype.forEach.call(list.children, function (li) { existing.set(li.id, li); });
+    var items = signals.map(function (s) {
+      var li = existing.get(slug('signal', s.id));
+      var fresh = feedItem(s, traceUrl);
+      if (li && li.getAttribute('data-version') === fresh.getAttribute('data-version') && patchItem(li, fresh)) return li;
+      return fresh;
+    });
+    var same = items.length === list.children.length && items.every(function (li, i) { return list.children[i] === li; });
+    if (!same) list.replaceChildren.apply(list, items);
     list.querySelectorAll('details').forEach(function (d) { if (open.has(d.getAttribute('data-open-key'))) d.open = true; });
-    if (active) {
+    if (active && !list.contains(document.activeElement)) {
       var again = Array.prototype.find.call(list.querySelectorAll('[data-focus-key]'), function (n) { return n.getAttribute('data-focus-key') === active; });
       if (again) again.focus();
     }
@@ -335,7 +387,11 @@
 
   function poll() {
     clearTimeout(timer);
-    fetch('/api/v1/overview', { headers: { accept: 'application/json' }, cache: 'no-store' })
+    // A hung connection (a laptop waking up, a stalled sidecar) must not stop the polling
+    // while the page still says it is up to date.
+    var controller = new AbortController();
+    var abort = setTimeout(function () { controller.abort(); }, 2 * POLL_MS);
+    fetch('/api/v1/overview', { headers: { accept: 'application/json' }, cache: 'no-store', signal: controller.signal })
       .then(function (res) {
         if (!res.ok) throw new Error('HTTP ' + res.status);
         return res.json();
@@ -350,9 +406,12 @@
         document.body.setAttribute('data-updated', data.generatedAt);
       })
       .catch(function (err) {
-        setStatus('Cannot reach the sidecar (' + err.message + '); retrying every ' + POLL_MS / 1000 + ' s', true);
+        var why = err && err.name === 'AbortError' ? 'no answer within ' + (2 * POLL_MS) / 1000 + ' s' : err.message;
+        var last = document.body.getAttribute('data-updated');
+        setStatus('Cannot reach the sidecar (' + why + '); retrying every ' + POLL_MS / 1000 + ' s' + (last ? '. Showing data from ' + new Date(last).toLocaleTimeString() : ''), true);
       })
       .then(function () {
+        clearTimeout(abort);
         if (!document.hidden) timer = setTimeout(poll, POLL_MS);
       });
   }
