@@ -40,7 +40,7 @@ export const ErrorCodes = {
   TLS_CONFIG: spec('FRICTION_ERR_TLS_CONFIG', false, 'A receiver\'s tls.cert_file, tls.key_file or tls.client_ca_file could not be read or used (missing file, no PEM, key not matching the certificate).'),
   AUTH_CONFIG: spec('FRICTION_ERR_AUTH_CONFIG', false, 'A receiver\'s auth.bearer_tokens_file could not be read at start, or holds no token or a malformed line.'),
   RECEIVER_UNAUTHENTICATED: spec('FRICTION_ERR_RECEIVER_UNAUTHENTICATED', false, 'An OTLP request lacks Authorization: Bearer <token> with a token from auth.bearer_tokens_file (gRPC UNAUTHENTICATED, HTTP 401).'),
-  DEMO_SIDECAR: spec('FRICTION_ERR_DEMO_SIDECAR', false, 'otel-friction demo could not start its sidecar (it exited or was not ready in time), or the sidecar exited during the run; its last output is shown.'),
+  DEMO_SIDECAR: spec('FRICTION_ERR_DEMO_SIDECAR', false, 'otel-friction demo could not start its sidecar (a given port is busy, it exited or was not ready in time), or the sidecar exited during the run or did not drain cleanly; its exit reason and last output are shown.'),
   DASHBOARD_ASSETS: spec('FRICTION_ERR_DASHBOARD_ASSETS', false, 'A file of the dashboard page (its HTML, script, style or the uPlot package) could not be read at start: an incomplete install.'),
 } as const satisfies Record<string, ErrorCodeSpec>;
 

@@ -3,7 +3,9 @@
  * sidecar-child.ts) with the demo config, runs the simulated fleet against it through the
  * OpenTelemetry SDK, injects the scheduled incidents, follows the signals through the admin
  * API and shows it all in the terminal. Ends after `--duration` or on SIGINT/SIGTERM: traffic
- * stops, the SDKs flush, the sidecar drains, a summary is printed, exit 0.
+ * stops, the SDKs flush, the sidecar drains, a summary is printed, exit 0. SIGHUP (the terminal
+ * closed) and SIGQUIT stop it the same way; should the demo die otherwise, an 'exit' handler
+ * still kills the sidecar and removes its temporary directory.
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -99,7 +101,7 @@ class DemoRun {
     return this.ending;
   }
 
-  /** Stops the run early (SIGINT, SIGTERM). */
+  /** Stops the run early (SIGINT, SIGTERM, SIGHUP, SIGQUIT). */
   interrupt(): void {
     this.finish('interrupted');
   }
@@ -168,32 +170,69 @@ class DemoRun {
   }
 }
 
+// The signals that end a run cleanly. SIGHUP (the terminal closed) and SIGQUIT must not end
+// the demo by their default action: the sidecar, in its own process group, would live on.
+const STOP_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT'] as const;
+
 /**
  * Runs the demo; resolves with the exit code (0 after a full run or a Ctrl-C, 1 when the
- * sidecar could not start or died).
+ * sidecar could not start, died, or did not drain cleanly).
  */
 export async function runDemo(options: DemoOptions, stdout: NodeJS.WriteStream = process.stdout, stderr: NodeJS.WriteStream = process.stderr): Promise<number> {
+  // A closed terminal (SIGHUP) makes writes fail with EIO, emitted as 'error' events: dropped,
+  // or they would crash the demo before it has stopped its sidecar.
+  for (const stream of new Set([stdout, stderr])) stream.on('error', ignoreOutputError);
   const view = createView(stdout);
   const dir = mkdtempSync(join(tmpdir(), 'otel-friction-demo-'));
   let sidecar: SidecarChild | undefined;
   let run: DemoRun | undefined;
   let signals = 0;
+  // Aborted by the first stop signal: cuts the sidecar's start-up short.
+  const interrupt = new AbortController();
+  // Synchronous, so it also works from a process 'exit' handler, whatever ends the process.
+  const cleanUp = () => {
+    sidecar?.kill('SIGKILL');
+    rmSync(dir, { recursive: true, force: true });
+    view.dispose();
+  };
+  const exitNow = (code: number): never => {
+    cleanUp();
+    process.exit(code);
+  };
   // Installed before the sidecar starts, so a Ctrl-C during start-up is a clean stop too.
-  let interrupted = false;
   const onSignal = () => {
     signals++;
-    interrupted = true;
+    interrupt.abort();
     run?.interrupt();
-    // A second Ctrl-C does not wait for the sidecar's drain.
-    if (signals > 1) sidecar?.kill('SIGKILL');
+    if (signals === 1) return;
+    // A second Ctrl-C does not wait for the sidecar's drain; during start-up, for nothing.
+    sidecar?.kill('SIGKILL');
+    if (run === undefined) exitNow(0);
   };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
+  const onFatal = (err: unknown) => {
+    stderr.write(`otel-friction demo: unexpected error: ${err instanceof Error ? err.stack : String(err)}\n`);
+    exitNow(1);
+  };
+  for (const s of STOP_SIGNALS) process.on(s, onSignal);
+  process.on('exit', cleanUp);
+  process.on('uncaughtException', onFatal);
+  process.on('unhandledRejection', onFatal);
   try {
     const { ports, moved } = await choosePorts(options.ports);
+    if (interrupt.signal.aborted) {
+      view.close(['stopped before the sidecar started']);
+      return 0;
+    }
     const configFile = join(dir, 'config.yaml');
     writeFileSync(configFile, demoSidecarYaml({ speed: options.speed, ports, statePath: join(dir, 'state') }));
-    sidecar = await SidecarChild.start(configFile, ports, dir);
+    sidecar = SidecarChild.spawn({ configFile, adminPort: ports.admin, cwd: dir });
+    try {
+      await sidecar.ready({ signal: interrupt.signal });
+    } catch (err) {
+      if (!interrupt.signal.aborted) throw err;
+      view.close(['stopped before the sidecar was ready']);
+      return 0;
+    }
     const otlpEndpoint = `127.0.0.1:${ports.grpc}`;
     view.header({
       seed: options.seed,
@@ -203,35 +242,51 @@ export async function runDemo(options: DemoOptions, stdout: NodeJS.WriteStream =
       otlpEndpoint,
       adminUrl: sidecar.adminUrl,
       sidecarPid: sidecar.pid,
-      notes: moved.map((m) => `note: default ${m} is busy, using a free port instead`),
+      notes: moved.map((m) => `note: ${m}, using a free port instead`),
     });
-    if (interrupted) return await stopSidecar(sidecar, view, ['stopped before the fleet started']);
+    if (interrupt.signal.aborted) return await stopSidecar(sidecar, view, ['stopped before the fleet started'], () => signals > 1);
     run = new DemoRun(options, view, sidecar, `http://${otlpEndpoint}`);
     const ending = await run.start();
     view.note(ending === 'completed' ? 'run complete: stopping the fleet and the sidecar' : `${ending}: stopping the fleet and the sidecar`);
     const summary = await run.close();
     if (ending === 'sidecar exited') {
       view.close(summary);
-      stderr.write(`otel-friction demo: the sidecar exited during the run [${ErrorCodes.DEMO_SIDECAR.code}]:\n${sidecar.output()}\n`);
+      stderr.write(`otel-friction demo: the sidecar exited during the run (${sidecar.exitReason}) [${ErrorCodes.DEMO_SIDECAR.code}]:\n${sidecar.output()}\n`);
       return 1;
     }
-    return await stopSidecar(sidecar, view, summary);
+    return await stopSidecar(sidecar, view, summary, () => signals > 1);
   } catch (err) {
     sidecar?.kill('SIGKILL');
+    view.dispose();
     const code = err instanceof FrictionError ? ` [${err.code}]` : '';
     stderr.write(`otel-friction demo: ${(err as Error).message}${code}\n`);
     return 1;
   } finally {
-    process.removeListener('SIGINT', onSignal);
-    process.removeListener('SIGTERM', onSignal);
+    // The handlers stay until the child is gone: a signal's default action now would skip the
+    // 'exit' handler and leave the temporary directory behind.
     if (sidecar !== undefined) await sidecar.exited;
-    rmSync(dir, { recursive: true, force: true });
+    for (const s of STOP_SIGNALS) process.removeListener(s, onSignal);
+    cleanUp();
+    process.removeListener('exit', cleanUp);
+    process.removeListener('uncaughtException', onFatal);
+    process.removeListener('unhandledRejection', onFatal);
   }
 }
 
-/** Stops the sidecar gracefully, prints the summary; 0 when the sidecar drained cleanly. */
-async function stopSidecar(sidecar: SidecarChild, view: DemoView, summary: readonly string[]): Promise<number> {
+function ignoreOutputError(): void {
+  // See runDemo: nobody is left to read the output.
+}
+
+/**
+ * Stops the sidecar gracefully and prints the summary. 0 when the sidecar drained cleanly (exit
+ * code 0) or the user forced it down with a second Ctrl-C (`forced()`); else 1, with its output.
+ */
+async function stopSidecar(sidecar: SidecarChild, view: DemoView, summary: readonly string[], forced: () => boolean): Promise<number> {
   const code = await sidecar.stop(SIDECAR_STOP_TIMEOUT_MS);
-  view.close(code === 0 ? summary : [...summary, `note: the sidecar exited with ${code} on shutdown:`, sidecar.output()]);
-  return 0;
+  if (code === 0 || forced()) {
+    view.close(code === 0 ? summary : [...summary, 'note: the sidecar was killed (second Ctrl-C)']);
+    return 0;
+  }
+  view.close([...summary, `note: the sidecar did not shut down cleanly (${sidecar.exitReason}) [${ErrorCodes.DEMO_SIDECAR.code}]:`, sidecar.output()]);
+  return 1;
 }

@@ -65,5 +65,13 @@ export function parseDemoOptions(args: DemoArgs): DemoOptions {
   if (grpc !== undefined) ports.grpc = grpc;
   if (http !== undefined) ports.http = http;
   if (admin !== undefined) ports.admin = admin;
+  // Two options on one port would have the sidecar fail to bind the second; 0 (any free
+  // port) may repeat, each gets its own.
+  const given = ([['grpc-port', grpc], ['http-port', http], ['admin-port', admin]] as const).filter(([, p]) => p !== undefined && p !== 0);
+  for (let i = 0; i < given.length; i++) {
+    for (let j = i + 1; j < given.length; j++) {
+      if (given[i][1] === given[j][1]) throw usage(`--${given[i][0]} and --${given[j][0]} are both ${given[i][1]}; each needs its own port`);
+    }
+  }
   return { durationMs, seed, speed, ports };
 }

@@ -43,6 +43,8 @@ export interface DemoView {
   note(text: string): void;
   /** Final screen: the summary lines. */
   close(summary: readonly string[]): void;
+  /** Gives the terminal back (cursor shown) on any way out; idempotent and synchronous. */
+  dispose(): void;
 }
 
 /** `m:ss` of a wall duration. */
@@ -124,6 +126,10 @@ export class PlainView implements DemoView {
   close(summary: readonly string[]): void {
     for (const line of summary) this.write(`${line}\n`);
   }
+
+  dispose(): void {
+    // Plain lines change nothing in the terminal.
+  }
 }
 
 // ANSI: bold, colours (each paired with a word, so meaning never rests on colour alone), and
@@ -133,8 +139,23 @@ const RED = '\x1b[31m';
 const GREEN = '\x1b[32m';
 const YELLOW = '\x1b[33m';
 const RESET = '\x1b[0m';
+const HIDE_CURSOR = '\x1b[?25l';
+const SHOW_CURSOR = '\x1b[?25h';
+const CLEAR_SCREEN = '\x1b[H\x1b[2J';
 const MAX_SIGNAL_ROWS = 10;
 const PROGRESS_CELLS = 24;
+// A pty without a size (script, some CI shells) reports 0 columns and rows.
+const FALLBACK_COLUMNS = 100;
+const FALLBACK_ROWS = 24;
+
+/** What the live view needs of a terminal: a tty.WriteStream, or a fake in tests. */
+export interface Terminal {
+  readonly columns: number;
+  readonly rows: number;
+  write(text: string): unknown;
+  on(event: 'resize', listener: () => void): unknown;
+  removeListener(event: 'resize', listener: () => void): unknown;
+}
 
 /** A screen redrawn in place on a TTY. */
 export class LiveView implements DemoView {
@@ -144,15 +165,17 @@ export class LiveView implements DemoView {
   private readonly log: string[] = [];
   private drawn = 0;
   private closing = false;
+  private cursorHidden = false;
+  private readonly onResize = () => this.resize();
 
-  constructor(
-    private readonly write: (text: string) => void,
-    private readonly columns: () => number,
-  ) {}
+  constructor(private readonly terminal: Terminal) {
+    terminal.on('resize', this.onResize);
+  }
 
   header(h: DemoHeader): void {
     this.head = headerLines(h);
-    this.write('\x1b[?25l'); // hide the cursor while redrawing
+    this.terminal.write(HIDE_CURSOR); // while redrawing; dispose() shows it again
+    this.cursorHidden = true;
     this.draw();
   }
 
@@ -180,7 +203,28 @@ export class LiveView implements DemoView {
   close(summary: readonly string[]): void {
     this.closing = true;
     this.draw();
-    this.write(`${summary.join('\n')}\n\x1b[?25h`);
+    this.terminal.write(`${summary.join('\n')}\n`);
+    this.dispose();
+  }
+
+  /** Shows the cursor again and stops following resizes; idempotent, synchronous (exit handlers). */
+  dispose(): void {
+    this.closing = true;
+    this.terminal.removeListener('resize', this.onResize);
+    if (!this.cursorHidden) return;
+    this.cursorHidden = false;
+    this.terminal.write(SHOW_CURSOR);
+  }
+
+  /**
+   * After a resize the old frame has been rewrapped to the new width, so the count of lines to
+   * move up over is wrong: clear the screen and draw afresh.
+   */
+  resize(): void {
+    if (this.closing || this.drawn === 0) return;
+    this.terminal.write(CLEAR_SCREEN);
+    this.drawn = 0;
+    this.draw();
   }
 
   private pushLog(line: string): void {
@@ -189,38 +233,67 @@ export class LiveView implements DemoView {
     this.draw();
   }
 
-  private frame(): string[] {
-    const lines = [...this.head];
+  /**
+   * The frame in at most `maxLines` lines: header, progress and counts first; signal rows, then
+   * the log, get what room is left. Lines beyond the screen would scroll it, and the cursor
+   * could then not move up over the frame to redraw it.
+   */
+  private frame(maxLines: number): string[] {
+    const core = [...this.head];
     const s = this.last;
+    // Which core lines go first when even they do not fit: progress, the header's first line,
+    // the signal count, then the rest in order.
+    const keep: number[] = [];
     if (s !== undefined) {
       const done = Math.min(1, s.elapsedMs / s.durationMs);
       const cells = Math.round(done * PROGRESS_CELLS);
-      lines.push(`[${'#'.repeat(cells)}${'.'.repeat(PROGRESS_CELLS - cells)}] ${clock(s.elapsedMs)} / ${clock(s.durationMs)}  ${BOLD}${s.phase}${RESET}  ${Math.round(s.spansPerSecond)} spans/s  ${s.spansSent.toLocaleString('en-US')} spans`);
+      keep.push(core.length);
+      core.push(`[${'#'.repeat(cells)}${'.'.repeat(PROGRESS_CELLS - cells)}] ${clock(s.elapsedMs)} / ${clock(s.durationMs)}  ${BOLD}${s.phase}${RESET}  ${Math.round(s.spansPerSecond)} spans/s  ${s.spansSent.toLocaleString('en-US')} spans`);
       const active = s.active.map((i) => `${YELLOW}▶${RESET} ${i.label}`).join('  ');
-      lines.push(`incidents: ${active || 'none'}${s.next !== undefined ? `  (next: ${s.next.service} ${s.next.kind.replace('_', ' ')})` : ''}`);
+      core.push(`incidents: ${active || 'none'}${s.next !== undefined ? `  (next: ${s.next.service} ${s.next.kind.replace('_', ' ')})` : ''}`);
     }
     const rows = [...this.signals.values()].sort((a, b) => Number(a.resolvedAt !== undefined) - Number(b.resolvedAt !== undefined) || b.firedAt - a.firedAt);
     const firing = rows.filter((r) => r.resolvedAt === undefined).length;
-    lines.push(`signals: ${firing} firing, ${rows.length - firing} resolved`);
-    for (const r of rows.slice(0, MAX_SIGNAL_ROWS)) {
+    if (this.head.length > 0) keep.push(0);
+    keep.push(core.length);
+    core.push(`signals: ${firing} firing, ${rows.length - firing} resolved`);
+    const footer = this.closing ? [] : ['Ctrl-C to stop'];
+    let room = maxLines - core.length - footer.length;
+    if (room < 0) {
+      for (let i = 0; i < core.length; i++) if (!keep.includes(i)) keep.push(i);
+      const kept = new Set(keep.slice(0, maxLines));
+      return core.filter((_, i) => kept.has(i));
+    }
+    // Rows beyond the room become a "… N more" line, which takes a row's place.
+    const shown = rows.length <= Math.min(room, MAX_SIGNAL_ROWS) ? rows.length : Math.max(0, Math.min(room, MAX_SIGNAL_ROWS + 1) - 1);
+    const table = rows.slice(0, shown).map((r) => {
       const status = r.resolvedAt === undefined ? `${RED}● FIRING  ${RESET}` : `${GREEN}○ resolved${RESET}`;
       const when = r.resolvedAt === undefined ? clock(r.firedAt) : `${clock(r.firedAt)}–${clock(r.resolvedAt)}`;
-      lines.push(`  ${status} ${r.signal.severity.padEnd(8)} ${r.signal.kind.padEnd(18)} ${r.signal.service.padEnd(9)} ${when.padEnd(9)} ${r.signal.title}`);
-    }
-    if (rows.length > MAX_SIGNAL_ROWS) lines.push(`  … ${rows.length - MAX_SIGNAL_ROWS} more`);
-    lines.push(...this.log.map((l) => `  ${l}`));
-    if (!this.closing) lines.push('Ctrl-C to stop');
-    return lines;
+      return `  ${status} ${r.signal.severity.padEnd(8)} ${r.signal.kind.padEnd(18)} ${r.signal.service.padEnd(9)} ${when.padEnd(9)} ${r.signal.title}`;
+    });
+    if (shown < rows.length && room > 0) table.push(`  … ${rows.length - shown} more`);
+    room -= table.length;
+    // The newest log lines, as many as fit.
+    const log = room > 0 ? this.log.slice(-room).map((l) => `  ${l}`) : [];
+    return [...core, ...table, ...log, ...footer];
   }
 
   private draw(): void {
-    const width = Math.max(20, this.columns() - 1);
+    const { columns, rows } = this.size();
+    const width = Math.max(20, columns - 1);
+    // One line short of the screen: the cursor rests on the line after the frame. The closing
+    // frame is not redrawn over, so it may be taller and show every row.
+    const maxLines = this.closing ? Number.POSITIVE_INFINITY : Math.max(1, rows - 1);
     // Lines are cut to the width so none wraps: a wrapped line would break the count of lines
     // to move up on the next redraw.
-    const lines = this.frame().map((l) => truncate(l, width));
+    const lines = this.frame(maxLines).map((l) => truncate(l, width));
     const up = this.drawn > 0 ? `\x1b[${this.drawn}A\r` : '';
-    this.write(`${up}\x1b[J${lines.join('\n')}\n`);
+    this.terminal.write(`${up}\x1b[J${lines.join('\n')}\n`);
     this.drawn = lines.length;
+  }
+
+  private size(): { columns: number; rows: number } {
+    return { columns: this.terminal.columns || FALLBACK_COLUMNS, rows: this.terminal.rows || FALLBACK_ROWS };
   }
 }
 
@@ -246,7 +319,5 @@ export function truncate(line: string, width: number): string {
 
 /** The view for `stream`: live on a TTY, plain lines otherwise. */
 export function createView(stream: NodeJS.WriteStream): DemoView {
-  const write = (text: string) => void stream.write(text);
-  // A pty without a size (script, some CI shells) reports 0 columns.
-  return stream.isTTY ? new LiveView(write, () => stream.columns || 100) : new PlainView(write);
+  return stream.isTTY ? new LiveView(stream) : new PlainView((text) => void stream.write(text));
 }

@@ -32,5 +32,7 @@ describe('demo options', () => {
     expect(usageError(() => parseDemoOptions({ speed: 'fast' }))).toMatch(/--speed/);
     expect(usageError(() => parseDemoOptions({ speed: '11' }))).toMatch(/--speed/);
     expect(usageError(() => parseDemoOptions({ httpPort: '70000' }))).toMatch(/--http-port/);
+    expect(usageError(() => parseDemoOptions({ grpcPort: '4317', adminPort: '4317' }))).toBe('--grpc-port and --admin-port are both 4317; each needs its own port');
+    expect(parseDemoOptions({ grpcPort: '0', httpPort: '0', adminPort: '0' }).ports).toEqual({ grpc: 0, http: 0, admin: 0 });
   });
 });

@@ -1,6 +1,6 @@
 import { describe, expect, test } from 'vitest';
 import { defaultConfig, parseConfig } from '../../src/config/index.js';
-import { SCENARIO_WARMUP_MS, SCENARIO_WINDOW_MS, WARMUP_WINDOWS, demoSidecarYaml } from '../../src/demo/sidecar-config.js';
+import { MIN_ERRORS, RESOLVE_AFTER_WINDOWS, SCENARIO_WARMUP_MS, SCENARIO_WINDOW_MS, WARMUP_WINDOWS, demoSidecarYaml } from '../../src/demo/sidecar-config.js';
 
 const ports = { grpc: 14317, http: 14318, admin: 23133 };
 
@@ -21,6 +21,10 @@ describe('demo sidecar config', () => {
     expect(SCENARIO_WARMUP_MS).toBeGreaterThan(WARMUP_WINDOWS * SCENARIO_WINDOW_MS);
     expect(c.slos).toMatchObject([{ name: 'checkout-availability', service: 'checkout', operation: 'POST /checkout', objective: 0.99 }]);
     expect(c.detectors.metric_thresholds).toMatchObject([{ metric: 'system.cpu.utilization', above: 0.85, for: 6000, service: '' }]);
+    // Tens of requests a window: a 40% burst must not miss the error floor now and then, nor a
+    // quiet window or two end a signal (each miss fed the burst into the baseline).
+    expect(c.detectors.error_spike.min_errors).toBe(MIN_ERRORS);
+    expect(c.signals.resolve_after).toBe(RESOLVE_AFTER_WINDOWS);
     // What the demo does not tune keeps the production defaults.
     const d = defaultConfig();
     expect(c.detectors.latency_regression.ratio).toBe(d.detectors.latency_regression.ratio);

@@ -3,9 +3,14 @@
  * lines), its own sidecar child on free ports. A short time-compressed run must fire a signal
  * of every injected kind on the service it was injected into, and none on the services that
  * had no incident; Ctrl-C (SIGINT) mid-run must stop everything cleanly: exit 0, the sidecar
- * child gone, its ports free.
+ * child gone, its ports free; so must SIGHUP (a closed terminal), which the detached child
+ * would not get itself.
  */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { once } from 'node:events';
+import net from 'node:net';
+import { dirname } from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { isPortFree } from '../../src/demo/ports.js';
 import { CLI } from '../support/sidecar-process.js';
@@ -105,11 +110,43 @@ describe('otel-friction demo', () => {
     expect(await isPortFree(sidecar.grpc)).toBe(true);
   });
 
+  test.runIf(process.platform === 'linux')('SIGHUP (terminal closed): the sidecar child and the temporary directory go with the demo', { timeout: 60_000 }, async () => {
+    const demo = startDemo(['--duration', '5m']);
+    await waitFor(demo, /^\[0:00\] progress/m, 30_000);
+    const { pid } = sidecarOf(demo.output());
+    // The demo's temporary directory holds the config the sidecar runs with.
+    const config = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').at(-2) ?? '';
+    expect(config).toMatch(/otel-friction-demo-.*\/config\.yaml$/);
+    demo.child.kill('SIGHUP');
+    expect(await demo.exited, demo.output()).toBe(0);
+    expect(await until(() => !alive(pid), 5000)).toBe(true);
+    expect(existsSync(dirname(config))).toBe(false);
+  });
+
+  test('an explicit port that is busy is refused before the sidecar starts', { timeout: 30_000 }, async () => {
+    // Accepts connections and never answers: the case that used to hang start-up for minutes.
+    const holder = net.createServer(() => undefined);
+    holder.listen(0, '127.0.0.1');
+    await once(holder, 'listening');
+    const port = (holder.address() as net.AddressInfo).port;
+    try {
+      const t0 = Date.now();
+      const r = spawnSync(process.execPath, [CLI, 'demo', '--admin-port', String(port), '--grpc-port', '0', '--http-port', '0'], { encoding: 'utf8', timeout: 20_000 });
+      expect(r.status, r.stderr).toBe(1);
+      expect(r.stderr).toContain(`port ${port} (--admin-port) is busy`);
+      expect(r.stderr).toContain('[FRICTION_ERR_DEMO_SIDECAR]');
+      expect(Date.now() - t0).toBeLessThan(10_000);
+    } finally {
+      holder.close();
+    }
+  });
+
   test('bad options are usage errors (exit 2) naming the option', () => {
     for (const [args, message] of [
       [['--speed', '50'], /--speed must be a number from 0\.1 to 10/],
       [['--duration', '90'], /--duration must be a duration/],
       [['--config', 'x.yaml'], /demo generates its own sidecar configuration/],
+      [['--grpc-port', '4317', '--admin-port', '4317'], /--grpc-port and --admin-port are both 4317/],
     ] as const) {
       const r = spawnSync(process.execPath, [CLI, 'demo', ...args], { encoding: 'utf8', timeout: 10_000 });
       expect(r.status).toBe(2);
