@@ -116,12 +116,21 @@ export class ErrorSpikeDetector implements Detector, Checkpointable {
     const ratio = current / p0;
     const z = (errors - count * p0) / Math.sqrt(count * p0 * (1 - p0));
     if (!(errors >= cfg.min_errors && ratio >= cfg.ratio && z >= cfg.z)) {
+      // During a confirmed spike, a window as bad in ratio but with too few errors or spans to
+      // be sure (a quiet moment of the incident) continues the spike instead of going into the
+      // baseline: otherwise a noisy incident raises its own baseline and resolves half-way.
+      if (st.streak >= cfg.sustain && ratio >= cfg.ratio) return this.finding(w, st.streak, current, p0, ratio, z, errors, count);
       st.streak = 0;
       st.history.push(count, errors);
       return undefined;
     }
     st.streak++;
     if (st.streak < cfg.sustain) return undefined;
+    return this.finding(w, st.streak, current, p0, ratio, z, errors, count);
+  }
+
+  private finding(w: ClosedSpanWindow, streak: number, current: number, p0: number, ratio: number, z: number, errors: number, count: number): Finding {
+    const cfg = this.config;
     return {
       kind: this.kind,
       severity: current >= CRITICAL_RATIO || z >= 2 * cfg.z ? 'critical' : 'warning',
@@ -140,7 +149,7 @@ export class ErrorSpikeDetector implements Detector, Checkpointable {
         count,
         z: round3(z),
         ratio: round3(ratio),
-        windows: st.streak,
+        windows: streak,
         window: { start: isoTime(w.start), end: isoTime(w.end) },
       },
       // The reservoir ranks failed spans first, so these are the failures to open.

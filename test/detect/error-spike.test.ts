@@ -67,6 +67,25 @@ describe('ErrorSpikeDetector', () => {
     expect(JSON.parse(JSON.stringify(f))).toEqual(f);
   });
 
+  test('a quiet window inside a confirmed spike (too few errors to judge) continues it and is not learned', () => {
+    const d = new ErrorSpikeDetector(DEFAULTS, W);
+    const w = feed('checkout', 'POST /checkout');
+    run(d, 0, WARMUP, (k) => [fill(w, k, 100, 1)]);
+    // 40% failing throughout; after two busy windows, every other one has only 20 calls, so
+    // 8 errors < min_errors.
+    const spike = run(d, WARMUP, 20, (k) => [k < WARMUP + 2 || k % 2 === 0 ? fill(w, k, 100, 40) : fill(w, k, 20, 8)]);
+    expect(spike.map((f) => f.length)).toEqual([0, ...Array(19).fill(1)]);
+    const last = spike.at(-1)?.[0].evidence as Record<string, number>;
+    expect(last.baseline_ratio).toBeLessThan(0.02);
+    // Before the spike is confirmed such a window still breaks the streak, and after it, a
+    // window back to normal ends the spike and is learned.
+    const after = run(d, WARMUP + 20, 3, (k) => [fill(w, k, 100, 1)]);
+    expect(after.flat()).toEqual([]);
+    const fresh = new ErrorSpikeDetector(DEFAULTS, W);
+    run(fresh, 0, WARMUP, (k) => [fill(w, k, 100, 1)]);
+    expect(run(fresh, WARMUP, 4, (k) => [k % 2 === 0 ? fill(w, k, 100, 40) : fill(w, k, 20, 8)]).flat()).toEqual([]);
+  });
+
   test('warning below both critical marks, critical at half the calls failing', () => {
     const d = new ErrorSpikeDetector(DEFAULTS, W);
     const w = feed('checkout', 'POST /checkout');
