@@ -3,14 +3,14 @@
  * first. `POST /api/v1/deliveries/retry` with `{"sink": "...", "ids": [..]}` (both optional)
  * puts dead letters back in line; it needs the admin token when one is configured.
  */
-import type { DeliveryRecord } from '../state/outbox.js';
+import type { DeliveryRecord, RetryResult } from '../state/outbox.js';
 import type { AdminAction, AdminRoute } from './admin-server.js';
 import { answering, badRequest, enumParam, limitParam } from './query.js';
 
 /** What the routes need from the outbox. */
 export interface DeliveryLedger {
   list(state: 'pending' | 'dead', sink: string | undefined, limit: number): { total: number; deliveries: DeliveryRecord[] };
-  retry(filter: { sink?: string; ids?: readonly number[] }): { retried: number; unrecoverable: number };
+  retry(filter: { sink?: string; ids?: readonly number[] }): RetryResult;
 }
 
 const MAX_LIMIT = 10_000;

@@ -16,6 +16,13 @@ import { type Delivery, idempotencyKey } from '../sinks/sink.js';
 import type { StateDatabase } from './database.js';
 import type { SignalHistory } from './signal-history.js';
 
+/** What {@link Outbox.retry} did: requeued, payload pruned, or superseded by a delivered later transition. */
+export interface RetryResult {
+  retried: number;
+  unrecoverable: number;
+  superseded: number;
+}
+
 /** Why a delivery became a dead letter. */
 export type DeadReason = 'rejected' | 'max_attempts' | 'max_age' | 'outbox_full' | 'sink_removed';
 
@@ -174,9 +181,11 @@ export class Outbox {
 
   /**
    * Puts dead letters back in line (all, one sink's, or the given ids). Rows whose payload was
-   * pruned cannot be retried and are counted apart.
+   * pruned cannot be retried and are counted apart. So are rows superseded for their sink: a
+   * later transition of the same signal was delivered there already, and sending the older one
+   * now would undo it (a stale `firing` after its `resolved` re-opens the alert); they stay dead.
    */
-  retry(filter: { sink?: string; ids?: readonly number[] }): { retried: number; unrecoverable: number } {
+  retry(filter: { sink?: string; ids?: readonly number[] }): RetryResult {
     const where = [`state = 'dead'`];
     const args: (string | number)[] = [];
     if (filter.sink !== undefined) {
@@ -184,18 +193,24 @@ export class Outbox {
       args.push(filter.sink);
     }
     if (filter.ids !== undefined) {
-      if (filter.ids.length === 0) return { retried: 0, unrecoverable: 0 };
+      if (filter.ids.length === 0) return { retried: 0, unrecoverable: 0, superseded: 0 };
       where.push(`outbox_id IN (${filter.ids.map(() => '?').join(',')})`);
       args.push(...filter.ids);
     }
     const cond = where.join(' AND ');
     const withPayload = `outbox_id IN (SELECT id FROM outbox WHERE payload IS NOT NULL)`;
+    // Delivered rows leave the deliveries table: a later row of the signal without one for this
+    // sink went out there.
+    const superseded = `EXISTS (SELECT 1 FROM outbox o JOIN outbox later ON later.fingerprint = o.fingerprint AND later.id > o.id
+      WHERE o.id = deliveries.outbox_id AND NOT EXISTS (SELECT 1 FROM deliveries d2 WHERE d2.sink = deliveries.sink AND d2.outbox_id = later.id))`;
     const result = this.db.transaction(() => {
-      const unrecoverable = (this.db.prepare(`SELECT COUNT(*) AS n FROM deliveries WHERE ${cond} AND NOT ${withPayload}`).get(...args) as { n: number }).n;
+      const count = (extra: string) => (this.db.prepare(`SELECT COUNT(*) AS n FROM deliveries WHERE ${cond} AND ${extra}`).get(...args) as { n: number }).n;
+      const unrecoverable = count(`NOT ${withPayload}`);
+      const stale = count(`${withPayload} AND ${superseded}`);
       const retried = this.db
-        .prepare(`UPDATE deliveries SET state = 'pending', attempts = 0, next_at = 0, dead_at = NULL, dead_reason = NULL WHERE ${cond} AND ${withPayload}`)
+        .prepare(`UPDATE deliveries SET state = 'pending', attempts = 0, next_at = 0, dead_at = NULL, dead_reason = NULL WHERE ${cond} AND ${withPayload} AND NOT ${superseded}`)
         .run(...args).changes;
-      return { retried, unrecoverable };
+      return { retried, unrecoverable, superseded: stale };
     })();
     if (result.retried > 0) for (const l of this.listeners) l();
     return result;

@@ -110,7 +110,7 @@ describe('admin API: signals, stats, deliveries', () => {
     expect((await post('/api/v1/deliveries/retry', '{"ids":["x"]}', TOKEN)).status).toBe(400);
     expect((await post('/api/v1/deliveries/retry', '{"sinks":"hook"}', TOKEN)).body.error).toMatch(/unknown field/);
     const ok = await post('/api/v1/deliveries/retry', '{"sink":"hook"}', TOKEN);
-    expect(ok).toMatchObject({ status: 200, body: { retried: 1, unrecoverable: 0 } });
+    expect(ok).toMatchObject({ status: 200, body: { retried: 1, unrecoverable: 0, superseded: 0 } });
     expect((await get('/api/v1/deliveries?state=dead')).body.total).toBe(0);
     expect((await get('/api/v1/deliveries?state=pending&sink=hook')).body.total).toBe(3);
   });

@@ -162,7 +162,7 @@ describe('delivery worker', () => {
     outbox.append(transitions(1));
     await until(() => outbox.list('dead', 's', 10).total === 1);
     refuse = false;
-    expect(outbox.retry({ sink: 's' })).toEqual({ retried: 1, unrecoverable: 0 });
+    expect(outbox.retry({ sink: 's' })).toEqual({ retried: 1, unrecoverable: 0, superseded: 0 });
     await until(() => sink.got.length === 1);
   });
 

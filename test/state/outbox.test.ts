@@ -112,11 +112,26 @@ describe('outbox', () => {
     const rows = outbox.pending('a', 10);
     outbox.dead('a', [rows[0].outboxId, rows[1].outboxId], 'max_attempts', 'timeout');
     outbox.dead('b', [rows[0].outboxId], 'rejected', '400');
-    expect(outbox.retry({ sink: 'a', ids: [rows[1].outboxId] })).toEqual({ retried: 1, unrecoverable: 0 });
+    expect(outbox.retry({ sink: 'a', ids: [rows[1].outboxId] })).toEqual({ retried: 1, unrecoverable: 0, superseded: 0 });
     expect(outbox.pending('a', 10).map((r) => r.delivery.signal.id)).toEqual(['id-2', 'id-3']);
-    expect(outbox.retry({})).toEqual({ retried: 2, unrecoverable: 0 });
+    expect(outbox.retry({})).toEqual({ retried: 2, unrecoverable: 0, superseded: 0 });
     expect(outbox.pending('a', 10).map((r) => r.delivery.signal.id)).toEqual(['id-1', 'id-2', 'id-3']);
     expect(outbox.list('dead', undefined, 10).total).toBe(0);
+  });
+
+  test('retry leaves a dead transition dead when a later one of the same signal was delivered to that sink', () => {
+    const { outbox } = open(undefined, ['a', 'b']);
+    outbox.append([tr(1, 1)]);
+    const [firing] = outbox.pending('a', 10);
+    outbox.dead('a', [firing.outboxId], 'max_attempts', 'timeout');
+    outbox.dead('b', [firing.outboxId], 'max_attempts', 'timeout');
+    outbox.append([tr(1, 2)]);
+    const [resolvedA] = outbox.pending('a', 10);
+    outbox.delivered('a', [resolvedA.outboxId]);
+    // Sink a has the resolve: the old firing would re-open it. Sink b has not: both go in order.
+    expect(outbox.retry({})).toEqual({ retried: 1, unrecoverable: 0, superseded: 1 });
+    expect(outbox.list('dead', undefined, 10).deliveries.map((d) => [d.sink, d.id])).toEqual([['a', firing.outboxId]]);
+    expect(outbox.pending('b', 10).map((r) => r.delivery.transition)).toEqual(['firing', 'resolved']);
   });
 
   test('a failed attempt keeps the row pending with its error and next attempt time', () => {
