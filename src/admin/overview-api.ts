@@ -171,14 +171,17 @@ class Memo<T> {
 }
 
 /**
- * Folding every retained window of every series costs O(series × windows) (a second at the
- * series cap), and the answer only changes when windows close. So one fold over every retained
- * window is kept until the newest window changes, and each request takes its newest `points`
- * from it: no choice of query parameters can make a request refold.
+ * Folding every retained window of every series costs O(series × windows) — seconds at the
+ * series cap — and past windows do not change. So the cache folds only the windows that closed
+ * since its last fold and appends them to each service's columns (trimmed to what the series
+ * retain); each request slices its newest `points` from them. A service whose plot would change
+ * shape (its first server span arrives, so requests are counted from entry spans) is refolded
+ * whole; a service without live series leaves the cache.
  */
 class PlotCache {
   private mark = Number.NaN;
-  private folded: ServiceSeries[] = [];
+  private foldedTo = Number.NEGATIVE_INFINITY;
+  private readonly plots = new Map<string, ServiceSeries>();
   private readonly probe = { start: 0, count: 0, errors: 0, sumMs: 0, minMs: 0, maxMs: 0, p50: 0, p90: 0, p99: 0, p999: 0 };
 
   constructor(private readonly source: RetainedSeriesSource) {}
@@ -187,13 +190,34 @@ class PlotCache {
     const mark = this.newestStart();
     if (mark !== this.mark) {
       this.mark = mark;
-      this.folded = serviceSeries(this.source.series(), this.source.window, MAX_POINTS);
+      this.update();
     }
-    return this.folded.map((s) => (s.t.length <= points ? s : newest(s, points)));
+    return [...this.plots.values()].map((s) => (s.t.length <= points ? s : newest(s, points)));
+  }
+
+  private update(): void {
+    const { window } = this.source;
+    let retained = 0;
+    for (const s of this.source.series()) retained = Math.max(retained, s.history.length);
+    const after = this.foldedTo;
+    const fresh = serviceSeries(this.source.series(), window, MAX_POINTS, undefined, after);
+    const live = new Set<string>();
+    for (const f of fresh) {
+      live.add(f.service);
+      const known = this.plots.get(f.service);
+      let plot: ServiceSeries;
+      if (known !== undefined && known.spans === f.spans) plot = append(known, f);
+      else if (after === Number.NEGATIVE_INFINITY) plot = f; // the fold was whole already
+      else plot = serviceSeries(this.source.series(), window, MAX_POINTS, f.service)[0];
+      this.plots.set(f.service, plot.t.length > retained ? newest(plot, retained) : plot);
+      const last = plot.t.at(-1);
+      if (last !== undefined) this.foldedTo = Math.max(this.foldedTo, last * 1000);
+    }
+    for (const name of [...this.plots.keys()]) if (!live.has(name)) this.plots.delete(name);
   }
 
   // Live series close together, so the first one with history tells whether a close happened
-  // (an evicted or new first series changes the mark too, which only costs a recompute).
+  // (an evicted or new first series changes the mark too, which only costs a look for new windows).
   private newestStart(): number {
     for (const s of this.source.series()) {
       const n = s.history.length;
@@ -201,6 +225,11 @@ class PlotCache {
     }
     return Number.NaN;
   }
+}
+
+/** `known`'s columns followed by `more`'s (windows that closed since). */
+function append(known: ServiceSeries, more: ServiceSeries): ServiceSeries {
+  return { ...known, t: [...known.t, ...more.t], rate: [...known.rate, ...more.rate], errorRatio: [...known.errorRatio, ...more.errorRatio], p50: [...known.p50, ...more.p50], p99: [...known.p99, ...more.p99] };
 }
 
 /** The newest `points` windows of a service's columns. */

@@ -12,12 +12,11 @@
  * so in `entry` mode they are left out rather than counting client and internal spans as
  * requests; a capped service's plot then undercounts, which `/metrics` makes visible.
  *
- * Only series alive now are folded: when an idle operation's series is evicted (series_ttl),
- * its past windows leave its service's plots too. Per-service totals kept apart from the series
- * would avoid that at the cost of another ring per service; the plots show recent behaviour.
+ * Only series alive now are folded: a caller that refolds everything loses the past windows of
+ * evicted series (series_ttl); the overview keeps what it folded instead.
  *
- * Reading every retained window of every series is O(series × points): callers should not run
- * it more than once per window close (see overview-api.ts).
+ * Reading every retained window of every series is O(series × points): callers fold once and
+ * then only what closed since (`after`; see overview-api.ts).
  */
 import { emptySummary, type WindowSummary } from '../aggregate/window-history.js';
 
@@ -50,6 +49,13 @@ export interface ServiceSeries {
 
 const ENTRY_KINDS = new Set(['server', 'consumer']);
 
+/**
+ * Most series one window's quantiles are mixed from: the mixture's bisection costs O(parts) per
+ * step, and a service with thousands of operations made one fold take seconds. The heaviest
+ * operations by count carry the quantiles; the rate and error ratio still count every series.
+ */
+export const MAX_MIXTURE_PARTS = 64;
+
 /** One series' contribution to one window. */
 export interface LatencyPart {
   count: number;
@@ -58,8 +64,11 @@ export interface LatencyPart {
   cdf: number[];
 }
 
-/** Folds the newest `points` windows of each service; services sorted by name. */
-export function serviceSeries(series: Iterable<RetainedSeries>, windowMs: number, points: number, service?: string): ServiceSeries[] {
+/**
+ * Folds the newest `points` windows of each service (only those starting after `after`, for
+ * callers that keep what they folded before); services sorted by name.
+ */
+export function serviceSeries(series: Iterable<RetainedSeries>, windowMs: number, points: number, service?: string, after = Number.NEGATIVE_INFINITY): ServiceSeries[] {
   if (!(points >= 1)) throw new RangeError(`points must be at least 1, got ${points}`);
   const byService = new Map<string, RetainedSeries[]>();
   for (const s of series) {
@@ -71,21 +80,36 @@ export function serviceSeries(series: Iterable<RetainedSeries>, windowMs: number
   const out: ServiceSeries[] = [];
   for (const [name, list] of [...byService].sort(([a], [b]) => a.localeCompare(b))) {
     const entry = list.filter((s) => !s.overflow && ENTRY_KINDS.has(s.kind));
-    out.push(fold(name, entry.length > 0 ? entry : list, entry.length > 0 ? 'entry' : 'all', windowMs, points));
+    out.push(fold(name, entry.length > 0 ? entry : list, entry.length > 0 ? 'entry' : 'all', windowMs, points, after));
   }
   return out;
 }
 
-function fold(service: string, list: readonly RetainedSeries[], spans: 'entry' | 'all', windowMs: number, points: number): ServiceSeries {
-  const windows = new Map<number, LatencyPart[]>();
+/** One window of a service while it is folded: totals, and its heaviest series' latencies. */
+interface WindowFold {
+  count: number;
+  errors: number;
+  /** A min-heap by count of at most {@link MAX_MIXTURE_PARTS} parts. */
+  heaviest: LatencyPart[];
+}
+
+function fold(service: string, list: readonly RetainedSeries[], spans: 'entry' | 'all', windowMs: number, points: number, after: number): ServiceSeries {
+  const windows = new Map<number, WindowFold>();
   const w = emptySummary();
   for (const s of list) {
     const n = s.history.length;
-    for (let i = Math.max(0, n - points); i < n; i++) {
+    // Newest first, so a caller that folded up to `after` before reads only the new windows.
+    for (let i = n - 1; i >= Math.max(0, n - points); i--) {
       s.history.get(i, w);
-      let parts = windows.get(w.start);
-      if (parts === undefined) windows.set(w.start, (parts = []));
-      if (w.count > 0) parts.push({ count: w.count, errors: w.errors, cdf: cdfPoints(w) });
+      if (w.start <= after) break;
+      let f = windows.get(w.start);
+      if (f === undefined) windows.set(w.start, (f = { count: 0, errors: 0, heaviest: [] }));
+      if (w.count > 0) {
+        f.count += w.count;
+        f.errors += w.errors;
+        // Only the heaviest series get a part: most are dropped here without allocating one.
+        offer(f.heaviest, w);
+      }
     }
   }
   // Series are retained up to the same newest close, so the newest `points` starts are the
@@ -93,16 +117,39 @@ function fold(service: string, list: readonly RetainedSeries[], spans: 'entry' |
   const starts = [...windows.keys()].sort((a, b) => a - b).slice(-points);
   const result: ServiceSeries = { service, spans, t: [], rate: [], errorRatio: [], p50: [], p99: [] };
   for (const start of starts) {
-    const parts = windows.get(start) ?? [];
-    const count = parts.reduce((a, p) => a + p.count, 0);
-    const errors = parts.reduce((a, p) => a + p.errors, 0);
+    const { count, errors, heaviest } = windows.get(start) as WindowFold;
     result.t.push(start / 1000);
     result.rate.push(round(count / (windowMs / 1000)));
     result.errorRatio.push(count > 0 ? round(errors / count) : null);
-    result.p50.push(count > 0 ? round(mixtureQuantile(parts, 0.5)) : null);
-    result.p99.push(count > 0 ? round(mixtureQuantile(parts, 0.99)) : null);
+    result.p50.push(count > 0 ? round(mixtureQuantile(heaviest, 0.5)) : null);
+    result.p99.push(count > 0 ? round(mixtureQuantile(heaviest, 0.99)) : null);
   }
   return result;
+}
+
+/** Adds `w` to a min-heap (by count) of at most MAX_MIXTURE_PARTS parts, if it is heavy enough. */
+function offer(heap: LatencyPart[], w: WindowSummary): void {
+  if (heap.length === MAX_MIXTURE_PARTS) {
+    if (w.count <= heap[0].count) return;
+    heap[0] = { count: w.count, errors: w.errors, cdf: cdfPoints(w) };
+    for (let i = 0; ;) {
+      const l = 2 * i + 1;
+      const r = l + 1;
+      let m = i;
+      if (l < heap.length && heap[l].count < heap[m].count) m = l;
+      if (r < heap.length && heap[r].count < heap[m].count) m = r;
+      if (m === i) return;
+      [heap[i], heap[m]] = [heap[m], heap[i]];
+      i = m;
+    }
+  }
+  heap.push({ count: w.count, errors: w.errors, cdf: cdfPoints(w) });
+  for (let i = heap.length - 1; i > 0; ) {
+    const parent = (i - 1) >> 1;
+    if (heap[parent].count <= heap[i].count) return;
+    [heap[i], heap[parent]] = [heap[parent], heap[i]];
+    i = parent;
+  }
 }
 
 /** The CDF points a retained window knows: 0 at 0 ms, its quantiles, 1 at its max. */
@@ -144,7 +191,7 @@ export function mixtureQuantile(parts: readonly LatencyPart[], q: number): numbe
   const total = parts.reduce((a, p) => a + p.count, 0);
   let lo = 0;
   let hi = Math.max(...parts.map((p) => p.cdf[p.cdf.length - 2]));
-  for (let i = 0; i < 50 && hi - lo > hi * 1e-6; i++) {
+  for (let i = 0; i < 50 && hi - lo > hi * 1e-5; i++) {
     const mid = (lo + hi) / 2;
     let rank = 0;
     for (const p of parts) rank += p.count * cdfAt(p.cdf, mid);

@@ -119,8 +119,12 @@ describe('GET /api/v1/overview', () => {
     route(new URLSearchParams());
     expect(reads() - first).toBe(2); // one probe of the newest window per poll
     checkout.history.push({ start: T0 + 3 * W, count: 4, errors: 0, sumMs: 4, minMs: 1, maxMs: 1, p50: 1, p90: 1, p99: 1, p999: 1 });
+    const before = reads();
     const o = route(new URLSearchParams()).body as Overview;
     expect(o.services.find((x) => x.service === 'checkout')?.rate).toEqual([0.1, 0.2, 0.3, 0.4]);
+    // Only the new window is folded: a probe, the new window, and the one before it (where the
+    // newest-first read stops).
+    expect(reads() - before).toBe(3);
   });
 
   test('any points value is sliced from the one fold: cycling it never refolds', () => {

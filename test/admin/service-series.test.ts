@@ -1,6 +1,6 @@
 import { describe, expect, test } from 'vitest';
 import { emptySummary, WindowHistory, WindowRingSlab, type WindowSummary } from '../../src/aggregate/window-history.js';
-import { type LatencyPart, mixtureQuantile, type RetainedSeries, serviceSeries } from '../../src/admin/service-series.js';
+import { type LatencyPart, MAX_MIXTURE_PARTS, mixtureQuantile, type RetainedSeries, serviceSeries } from '../../src/admin/service-series.js';
 
 const W = 10_000;
 const T0 = 1_800_000_000_000;
@@ -72,6 +72,23 @@ describe('serviceSeries', () => {
     expect(out[0].rate).toEqual([0.2, 0.3]);
     expect(serviceSeries(series, W, 60, 'search').map((s) => s.service)).toEqual(['search']);
     expect(() => serviceSeries(series, W, 0)).toThrow(RangeError);
+  });
+
+  test('with more operations than the mixture takes, quantiles come from the heaviest; rate and errors count all', () => {
+    const heavy = Array.from({ length: MAX_MIXTURE_PARTS }, () => retained('checkout', 'server', [[100, 1, 10]]));
+    const light = Array.from({ length: 40 }, () => retained('checkout', 'server', [[10, 10, 5000]]));
+    const [s] = serviceSeries([...light, ...heavy], W, 60);
+    expect(s.rate).toEqual([(MAX_MIXTURE_PARTS * 100 + 400) / 10]);
+    expect(s.errorRatio).toEqual([Math.round(((MAX_MIXTURE_PARTS + 400) / (MAX_MIXTURE_PARTS * 100 + 400)) * 1000) / 1000]);
+    // The 5 s operations carry 6% of the calls and are left out of the quantiles.
+    expect(s.p99[0]).toBeLessThan(10.5);
+  });
+
+  test('after: only windows that start later are folded (for callers that keep earlier folds)', () => {
+    const a = retained('checkout', 'server', [[10, 0, 10], [20, 0, 10], [30, 0, 10]]);
+    const [s] = serviceSeries([a], W, 60, undefined, T0 + W);
+    expect(s.t).toEqual([(T0 + 2 * W) / 1000]);
+    expect(s.rate).toEqual([3]);
   });
 
   test('latency of several operations is the quantile of their count-weighted mixture', () => {
