@@ -138,6 +138,25 @@ describe('GET /api/v1/overview', () => {
     expect(reads() - first).toBe(12); // one probe of the newest window per request, no fold
   });
 
+  test('new windows are appended; a service whose plot changes shape is refolded; a service without series leaves', () => {
+    const internal = { ...series('worker', [10, 10]), kind: 'internal' };
+    const cart = series('cart', [1, 1]);
+    const live: RetainedSeries[] = [internal, cart];
+    const route = overviewApi(sources({ spans: { window: W, series: () => live } }), () => NOW);
+    const plot = (name: string) => (route(new URLSearchParams()).body as Overview).services.find((x) => x.service === name);
+    expect(plot('worker')).toMatchObject({ spans: 'all', rate: [1, 1] });
+    // Its first server spans arrive: requests are counted from entry spans, for every window.
+    const server = series('worker', [2, 2, 2]);
+    for (const s of [internal, cart]) s.history.push({ start: T0 + 2 * W, count: 10, errors: 0, sumMs: 10, minMs: 1, maxMs: 1, p50: 1, p90: 1, p99: 1, p999: 1 });
+    live.push(server);
+    expect(plot('worker')).toMatchObject({ spans: 'entry', rate: [0.2, 0.2, 0.2] });
+    expect(plot('cart')?.rate).toEqual([0.1, 0.1, 1]);
+    live.splice(live.indexOf(cart), 1);
+    for (const s of [internal, server]) s.history.push({ start: T0 + 3 * W, count: 0, errors: 0, sumMs: 0, minMs: 0, maxMs: 0, p50: 0, p90: 0, p99: 0, p999: 0 });
+    expect(plot('cart')).toBeUndefined();
+    expect(plot('worker')?.rate).toEqual([0.2, 0.2, 0.2, 0]);
+  });
+
   test('the resolved list and MTTR are read from the history at most once per 2 s, for every page', () => {
     const s = sources();
     let t = NOW;
