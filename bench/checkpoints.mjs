@@ -12,72 +12,23 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { detectionPipeline } from './lib/detection.mjs';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const dist = (p) => path.join(HERE, '..', 'dist', p);
 const COUNTS = (process.env.BENCH_CHECKPOINT_SERIES ?? '1000,10000').split(',').map(Number);
 const WINDOWS = 60;
 const REPEATS = 7;
-const SERVICES = ['frontend', 'checkout', 'payments', 'orders', 'inventory'];
 
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const ms = (t0) => Number(process.hrtime.bigint() - t0) / 1e6;
 
 async function pipeline(n) {
-  const { defaultConfig } = await import(dist('config/index.js'));
-  const { Aggregator } = await import(dist('aggregate/aggregator.js'));
-  const { ManualClock } = await import(dist('aggregate/clock.js'));
-  const { createSketchFactory } = await import(dist('aggregate/sketches.js'));
-  const { createDetectors } = await import(dist('detect/registry.js'));
-  const { DetectionStage } = await import(dist('signals/detection-stage.js'));
-  const { Synthesizer } = await import(dist('signals/synthesizer.js'));
-  const { SpanBatch } = await import(dist('otlp/batch.js'));
-  const { createLogger } = await import(dist('telemetry/logger.js'));
   const { isCheckpointable } = await import(dist('state/checkpoints.js'));
-  const c = defaultConfig();
-  c.aggregation.window = 1000;
-  c.sinks = [];
-  const slo = (s, kind) => ({ name: `${s}-${kind}`, service: s, operation: '*', objective: kind === 'latency' ? 0.99 : 0.999, period: 30 * 86_400_000, sli: { kind, threshold_ms: kind === 'latency' ? 300 : 0 }, outcomes: [] });
-  c.slos = SERVICES.flatMap((s) => [slo(s, 'availability'), slo(s, 'latency')]);
-  c.detectors.metric_anomaly.span_signals = ['rate', 'error_ratio', 'p99'];
-  const logger = createLogger('silent');
-  const clock = new ManualClock(1_700_000_000_000);
-  const build = () => {
-    const synthesizer = new Synthesizer({ signals: c.signals, outcomes: {}, services: {}, windowMs: 1000 });
-    const detectors = createDetectors(c);
-    return { synthesizer, detectors, parts: [...detectors.filter(isCheckpointable), synthesizer.checkpoint] };
-  };
-  const live = build();
-  const stage = new DetectionStage(live.detectors, live.synthesizer, { append() {} }, logger);
-  const agg = new Aggregator({ config: c.aggregation, sketches: createSketchFactory('tdigest', {}), clock, logger, listener: stage });
-  const b = new SpanBatch();
-  b.reset(Buffer.alloc(n * 24, 1));
-  for (let i = 0; i < n; i++) {
-    const s = b.next(0);
-    s.serviceName = SERVICES[i % 5];
-    s.name = `op${Math.floor(i / 5)}`;
-    s.nameId = Math.floor(i / 5);
-    s.serviceId = 1_000_000 + (i % 5);
-    s.kind = 2;
-    s.traceIdOffset = i * 24;
-    s.spanIdOffset = i * 24 + 16;
-  }
-  b.idsValid = true;
-  let x = 1;
-  for (let w = 0; w < WINDOWS; w++) {
-    for (let k = 0; k < 20; k++) {
-      for (let i = 0; i < n; i++) {
-        x = (x * 1103515245 + 12345) % 2147483648;
-        const s = b.spans[i];
-        s.durationNs = (1 + (x % 400)) * 1e6;
-        s.statusCode = x % 100 === 0 ? 2 : 0;
-      }
-      agg.consumeSpans(b);
-    }
-    clock.advance(1000);
-    agg.tick();
-  }
-  return { live, build, clock, logger };
+  const p = await detectionPipeline(n, true);
+  for (let w = 0; w < WINDOWS; w++) p.close();
+  const partsOf = ({ detectors, synthesizer }) => [...detectors.filter(isCheckpointable), synthesizer.checkpoint];
+  return { live: { parts: partsOf(p) }, build: () => ({ parts: partsOf(p.build()) }), clock: p.clock, logger: p.logger };
 }
 
 async function child(n) {

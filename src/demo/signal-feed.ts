@@ -4,20 +4,12 @@
  * Polling the public API rather than reading a sink file keeps the demo a plain client of the
  * sidecar, as a dashboard or a script would be. The diffing is pure ({@link SignalTracker}).
  */
+import { SEVERITIES } from '../config/slos.js';
+import type { Severity } from '../detect/detector.js';
+import type { FrictionSignal } from '../signals/signal.js';
 
 /** The fields of a friction signal the demo shows. */
-export interface SignalSummary {
-  readonly id: string;
-  readonly fingerprint: string;
-  readonly kind: string;
-  readonly status: 'firing' | 'resolved';
-  readonly severity: string;
-  readonly service: string;
-  readonly operation: string;
-  readonly title: string;
-  readonly startsAt: string;
-  readonly endsAt: string | null;
-}
+export type SignalSummary = Readonly<Pick<FrictionSignal, 'id' | 'fingerprint' | 'kind' | 'status' | 'severity' | 'service' | 'operation' | 'title' | 'startsAt' | 'endsAt'>>;
 
 /** One change the terminal reports. */
 export interface SignalEvent {
@@ -64,10 +56,8 @@ export class SignalTracker {
   }
 }
 
-// Most severe first, as the sidecar ranks them; unknown severities sort last.
-const SEVERITIES = ['critical', 'warning', 'info'];
-
-function rank(severity: string): number {
+// SEVERITIES lists the most severe first; unknown severities (a newer sidecar) sort last.
+function rank(severity: Severity): number {
   const i = SEVERITIES.indexOf(severity);
   return i < 0 ? SEVERITIES.length : i;
 }

@@ -8,6 +8,7 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { anyFreePort } from '../../src/demo/ports.js';
 
 /** Installs `pkg` with apt-get unless `binary` already exists; returns the binary's path. */
 export function ensureDebianBinary(pkg: string, binary: string): string {
@@ -24,16 +25,7 @@ export function ensureDebianBinary(pkg: string, binary: string): string {
 }
 
 /** A free TCP port on 127.0.0.1 (closed again before it is returned). */
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as net.AddressInfo;
-      srv.close(() => resolve(port));
-    });
-  });
-}
+export const freePort = anyFreePort;
 
 /** Resolves once something accepts TCP connections on 127.0.0.1:port, or rejects after `timeoutMs`. */
 export async function waitForPort(port: number, timeoutMs = 15_000): Promise<void> {
